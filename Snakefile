@@ -1,0 +1,43 @@
+"""flextrap: the DAG of 'The Flexibility Trap' reproduction.
+
+    snakemake --cores 2                                  # embedded default (config/config.yaml)
+    snakemake --configfile config/paper.yaml --profile slurm   # the paper's setup
+"""
+import json
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+sys.path.insert(0, str(WORKFLOW_DIR))
+from flextrap.config import check_config
+from flextrap.errors import FlextrapError
+
+configfile: "config/config.yaml"
+
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+try:
+    check_config(config, SCHEMA)  # one-line messages naming the key
+except FlextrapError as err:
+    sys.exit(str(err))
+validate(config, str(SCHEMA))     # the same schema, as Snakemake applies it
+
+# Rules run `python -m flextrap.<module>`; the package is importable even if not installed.
+shell.prefix(f"export PYTHONPATH={WORKFLOW_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; set -o pipefail; ")
+
+
+def as_json(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+
+
+rule all:
+    input:
+        data_outputs(),
+        pretrained_models(),
+        model_check_output(config["base_model"], config["model_check"]["task"]),

@@ -1,0 +1,92 @@
+"""Config checking: JSON-schema validation (draft 2020-12) plus the cross-field rules
+a schema cannot say. Every failure is one line naming the key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from .errors import FlextrapError
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def schema_error(config: dict, schema: dict) -> str | None:
+    """The most relevant schema violation as 'key: message', or None."""
+    error = best_match(Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return None
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{_key(list(error.absolute_path) + extra[:1])}: unknown key"
+    if error.validator == "propertyNames":
+        return f"{_key(error.absolute_path)}: unknown name {error.instance!r}"
+    if error.validator == "oneOf":
+        return f"{_key(error.absolute_path)}: {error.schema.get('description', 'does not match any allowed form')}"
+    return f"{_key(error.absolute_path)}: {error.message}"
+
+
+def _divides(where: str, gen_length: int, block_length: int, steps: int | None) -> list[str]:
+    if gen_length % block_length:
+        return [f"{where}: block_length {block_length} does not divide gen_length {gen_length}"]
+    if steps is not None and steps % (gen_length // block_length):
+        return [f"{where}: steps {steps} is not a multiple of the number of blocks "
+                f"({gen_length // block_length})"]
+    return []
+
+
+def semantic_errors(c: dict) -> list[str]:
+    errors = []
+    if c["base_model"] not in c["models"]:
+        errors.append(f"base_model: {c['base_model']!r} is not a key of models")
+    p = c["passk"]
+    for name, order in p["orders"].items():
+        errors += _divides(f"passk.orders.{name}.block_length", p["gen_length"], order["block_length"], p["steps"])
+    if max(p["ks"]) > p["n_samples"]:
+        errors.append(f"passk.ks: k={max(p['ks'])} exceeds passk.n_samples={p['n_samples']}")
+    for task in p["template"]:
+        if task not in c["tasks"]:
+            errors.append(f"passk.template.{task}: task not configured under tasks")
+    if c["model_check"]["order"] not in p["orders"]:
+        errors.append(f"model_check.order: {c['model_check']['order']!r} is not a key of passk.orders")
+    for field in ("task",):
+        if c["model_check"][field] not in c["tasks"]:
+            errors.append(f"model_check.task: {c['model_check']['task']!r} not configured under tasks")
+    e = c["evaluation"]
+    for n in e["gen_lengths"]:
+        errors += _divides("evaluation.block_length", n, e["block_length"], None)
+    for name, task in c["tasks"].items():
+        for t in {t for sec in (p["template"], e["template"]) for k, t in sec.items() if k == name}:
+            if t not in task["templates"]:
+                errors.append(f"tasks.{name}.templates: misses {t!r}, used by passk/evaluation")
+        if name != "synthetic" and name != "humaneval":
+            for split in task["splits"]:
+                if split not in task.get("sources", {}):
+                    errors.append(f"tasks.{name}.sources.{split}: missing (split {split} is listed)")
+        gen = task.get("generator")
+        if gen and gen["steps"][0] > min(gen["steps"][1], gen["n_defs"]):
+            errors.append(f"tasks.{name}.generator.steps: need min <= max <= n_defs")
+        if gen and gen["n_leaves"] + gen["n_defs"] > 26:
+            errors.append(f"tasks.{name}.generator: n_leaves + n_defs must be at most 26 (letters)")
+    for name, model in c["models"].items():
+        pre = model.get("pretrain")
+        if pre and pre["task"] not in c["tasks"]:
+            errors.append(f"models.{name}.pretrain.task: {pre['task']!r} not configured under tasks")
+        if pre and pre["architecture"]["hidden_size"] % pre["architecture"]["num_heads"]:
+            errors.append(f"models.{name}.pretrain.architecture: num_heads must divide hidden_size")
+    return errors
+
+
+def check_config(config: dict, schema_path: str | Path) -> None:
+    """Raise FlextrapError with one line naming the first bad key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    message = schema_error(config, schema)
+    if message is None:
+        errors = semantic_errors(config)
+        message = errors[0] if errors else None
+    if message:
+        raise FlextrapError(f"config error: {message}")

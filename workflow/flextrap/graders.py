@@ -1,0 +1,101 @@
+"""Graders: is a completion right? Training rewards call these, never copies of them.
+
+- synthetic: exact match of the value after "answer".
+- gsm8k, math500: `math-verify` equivalence of the model's final answer (a \\boxed{}
+  first, else the last expression) with the reference.
+- humaneval, mbpp: the unit tests, run by `sandbox.run_python` under its limits.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import textwrap
+from dataclasses import asdict, dataclass
+
+from .errors import FlextrapError
+from .sandbox import run_python
+from .tasks.synthetic import extract_answer
+
+MATH_TASKS = ("gsm8k", "math500")
+CODE_TASKS = ("humaneval", "mbpp")
+CODE_LIMITS = {"timeout_s": 3.0, "memory_mb": 1024, "max_output_bytes": 1 << 20}
+
+
+@dataclass
+class Verdict:
+    correct: bool
+    extracted: str | None     # the answer or code the grader looked at
+    pass_rate: float = 0.0    # code: share of unit tests passed (1.0/0.0 for others)
+    has_code_block: bool = False
+    syntax_ok: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def grade(task: str, record: dict, completion: str, code_limits: dict | None = None) -> Verdict:
+    if task == "synthetic":
+        got = extract_answer(completion)
+        ok = got is not None and got == record["answer"]
+        return Verdict(ok, got, float(ok))
+    if task in MATH_TASKS:
+        return grade_math(record["answer"], completion)
+    if task in CODE_TASKS:
+        return grade_code(record, completion, {**CODE_LIMITS, **(code_limits or {})})
+    raise FlextrapError(f"no grader for task {task!r}")
+
+
+def grade_math(reference: str, completion: str) -> Verdict:
+    from math_verify import parse, verify
+
+    gold = parse(f"\\boxed{{{reference}}}")
+    if not gold:
+        gold = parse(reference)
+    pred = parse(completion)
+    ok = bool(gold) and bool(pred) and verify(gold, pred)
+    extracted = str(pred[-1]) if pred else None
+    return Verdict(ok, extracted, float(ok))
+
+
+_BLOCK = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)(?:```|$)", re.S)
+
+
+def extract_code(completion: str, record: dict) -> tuple[str, bool]:
+    """(program text, found a code block): the last fenced block if any, completed
+    with the prompt's stub when the block does not define the tested function."""
+    blocks = _BLOCK.findall(completion)
+    code = blocks[-1] if blocks else completion
+    if not re.search(rf"^\s*def\s+{re.escape(record['entry_point'])}\s*\(", code, re.M):
+        code = record["stub"] + code  # the completion continues the stub's body
+    else:
+        imports = "".join(l + "\n" for l in record["stub"].splitlines() if l.startswith(("import ", "from ")))
+        code = imports + code
+    return code, bool(blocks)
+
+
+def test_program(code: str, tests: list[str], setup: str, nonce: str) -> str:
+    """`code`, then each test in its own try block, then one line with the pass count."""
+    parts = [setup or "", code, "", "_flextrap_passed = 0"]
+    for t in tests:
+        parts += ["try:", textwrap.indent(t, "    "), "    _flextrap_passed += 1",
+                  "except BaseException:", "    pass"]
+    parts.append(f"print('\\n{nonce}', _flextrap_passed, {len(tests)}, flush=True)")
+    return "\n".join(parts) + "\n"
+
+
+def grade_code(record: dict, completion: str, limits: dict) -> Verdict:
+    code, has_block = extract_code(completion, record)
+    try:
+        compile(code, "<completion>", "exec")
+        syntax_ok = True
+    except (SyntaxError, ValueError):
+        return Verdict(False, code, 0.0, has_block, False)
+    nonce = secrets.token_hex(8)
+    result = run_python(test_program(code, record["tests"], record.get("setup", ""), nonce),
+                        timeout=limits["timeout_s"], memory_mb=limits["memory_mb"],
+                        max_output_bytes=limits["max_output_bytes"])
+    m = re.search(rf"^{nonce} (\d+) (\d+)$", result.output, re.M)
+    if not result.ok or not m:
+        return Verdict(False, code, 0.0, has_block, syntax_ok)
+    rate = int(m.group(1)) / int(m.group(2))
+    return Verdict(rate == 1.0, code, rate, has_block, syntax_ok)

@@ -1,0 +1,84 @@
+"""A base model's Pass@1 on a task's test split under one sampler (its model card).
+
+    python -m flextrap.model_check --model '<json model spec>' --data results/data/synthetic/test.jsonl \
+        --task synthetic --settings '<json>' --out results/models/tiny/pass1.json
+
+Pass@1 is the unbiased estimate: the mean over problems of (correct samples / n).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import provenance
+from .errors import cli_entry
+from .graders import grade
+from .jsonl import read_jsonl
+from .metrics import mean_pass_at_k
+from .models import load_model, set_threads
+from .prompts import model_input_text
+from .sampling import decode_answer, encode_prompts, generate
+
+
+def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict]:
+    """n samples per record; prompts of equal length are batched together."""
+    texts = [model_input_text(tokenizer, r["prompts"][s["template"]], s["template"]) for r in records]
+    jobs = [(r, ids) for r, ids in zip(records, encode_prompts(tokenizer, texts))
+            for _ in range(s["n_samples"])]
+    by_len = defaultdict(list)
+    for job in jobs:
+        by_len[len(job[1])].append(job)
+    device = next(model.parameters()).device
+    out = []
+    bar = tqdm(total=len(jobs), desc="sampling", mininterval=10)
+    for group in by_len.values():
+        for i in range(0, len(group), s["batch_size"]):
+            batch = group[i:i + s["batch_size"]]
+            prompt = torch.tensor([ids for _, ids in batch], device=device)
+            seqs = generate(model, prompt, mask_id=tokenizer.mask_token_id, generator=generator,
+                            **s["sampler"])
+            for (record, ids), seq in zip(batch, seqs.tolist()):
+                text = decode_answer(tokenizer, seq[len(ids):])
+                out.append({"id": record["id"], "text": text, **grade(task, record, text).as_dict()})
+            bar.update(len(batch))
+    bar.close()
+    return out
+
+
+@cli_entry
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for flag in ("--model", "--data", "--task", "--settings", "--out"):
+        ap.add_argument(flag, required=True)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    s, spec = json.loads(args.settings), json.loads(args.model)
+    set_threads(args.threads)
+    model, tokenizer = load_model(spec, s.get("device", "auto"))
+    records = read_jsonl(args.data, required=("id", "prompts"))[: s["max_problems"]]
+    generator = torch.Generator(next(model.parameters()).device).manual_seed(s["seed"])
+    t0 = time.time()
+    samples = sample_and_grade(model, tokenizer, records, args.task, s, generator)
+    seconds = time.time() - t0
+    counts = defaultdict(lambda: [0, 0])
+    for sample in samples:
+        counts[sample["id"]][0] += 1
+        counts[sample["id"]][1] += sample["correct"]
+    result = {"pass@1": round(mean_pass_at_k([tuple(c) for c in counts.values()], 1), 4),
+              "problems": len(counts), "samples_per_problem": s["n_samples"],
+              "seconds": round(seconds, 1), "examples": samples[:5],
+              "protocol": provenance.record("model_check", s, model=spec, data=args.data, task=args.task)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{args.task}: pass@1 = {result['pass@1']:.3f} over {len(counts)} problems "
+          f"x {s['n_samples']} samples ({seconds:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

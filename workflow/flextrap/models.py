@@ -1,0 +1,102 @@
+"""Models: load any configured model as `(model, tokenizer)`; build the tiny one.
+
+Contract of every loaded model: `model(input_ids).logits` is (batch, length, vocab)
+and `tokenizer.mask_token_id` is set.
+- A Hugging Face id (LLaDA-8B-Instruct): `AutoModel.from_pretrained(...,
+  trust_remote_code=True)` at a pinned revision, bf16 on GPU.
+- A local directory written by `save_pretrained` (the embedded default's tiny
+  ModernBERT-style masked LM, trained by `flextrap.pretrain`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import FlextrapError
+
+SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
+                  "unk_token": "[UNK]"}
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise FlextrapError("config asks for device 'cuda' but no GPU is visible")
+    return torch.device(device)
+
+
+def build_word_tokenizer(texts):
+    """A word-level tokenizer (split on whitespace) over the words of `texts`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = sorted({w for t in texts for w in t.split()})
+    vocab = {tok: i for i, tok in enumerate(list(SPECIAL_TOKENS.values()) + words)}
+    core = Tokenizer(models.WordLevel(vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=core, **SPECIAL_TOKENS)
+
+
+def build_tiny_model(arch: dict, tokenizer, max_length: int):
+    """A ModernBERT masked LM; every layer attends globally (sequences are short)."""
+    from transformers import ModernBertConfig, ModernBertForMaskedLM
+
+    config = ModernBertConfig(
+        vocab_size=len(tokenizer), hidden_size=arch["hidden_size"],
+        num_hidden_layers=arch["num_layers"], num_attention_heads=arch["num_heads"],
+        intermediate_size=arch["intermediate_size"], max_position_embeddings=max_length,
+        local_attention=2 * max_length, layer_types=["full_attention"] * arch["num_layers"],
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None, cls_token_id=None, sep_token_id=tokenizer.eos_token_id,
+        mask_token_id=tokenizer.mask_token_id,
+    )
+    return ModernBertForMaskedLM(config)
+
+
+def _hub_error(spec: dict, err: Exception) -> FlextrapError:
+    rev = spec.get("revision", "main")
+    return FlextrapError(
+        f"could not load model {spec['hf_id']} (revision {rev}): {type(err).__name__}. "
+        f"Offline? Pre-download on a machine with network: `huggingface-cli download "
+        f"{spec['hf_id']} --revision {rev}` and copy ~/.cache/huggingface (or set HF_HOME), "
+        f"or set the model's `path:` to a local directory")
+
+
+def load_model(spec: dict, device: str = "auto"):
+    """`(model, tokenizer)` for a model spec from the config (see module docstring)."""
+    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+
+    dev = pick_device(device)
+    if "path" in spec:
+        path = Path(spec["path"])
+        if not (path / "config.json").exists():
+            raise FlextrapError(f"{path}: not a saved model (no config.json)")
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForMaskedLM.from_pretrained(path)
+    else:
+        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
+        kwargs = dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False))
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **kwargs)
+            model = AutoModel.from_pretrained(spec["hf_id"], dtype=dtype, **kwargs)
+        except (OSError, ValueError) as err:
+            raise _hub_error(spec, err) from None
+    if "mask_token_id" in spec:
+        tokenizer.mask_token_id = spec["mask_token_id"]  # LLaDA: 126336, not in its tokenizer config
+    if tokenizer.mask_token_id is None:
+        raise FlextrapError(f"model {spec}: tokenizer has no mask token; set `mask_token_id`")
+    return model.to(dev).eval(), tokenizer
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def set_threads(n: int | None) -> None:
+    """Use the cores Snakemake gave the job (OMP default may oversubscribe)."""
+    if n:
+        torch.set_num_threads(n)
+        os.environ.setdefault("OMP_NUM_THREADS", str(n))

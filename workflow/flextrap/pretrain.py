@@ -1,0 +1,151 @@
+"""Pretrain the embedded default's tiny masked-diffusion model (LLaDA SFT objective).
+
+    python -m flextrap.pretrain --train results/data/synthetic/train.jsonl \
+        --out results/models/tiny --settings '<json of config models.tiny.pretrain>'
+
+Resumable: a checkpoint (model, optimizer, data RNG, step) is written every
+`checkpoint_every` steps to `<out>.ckpt/` (outside the rule's output, so a failed job
+keeps it); a rerun continues from it if the settings are unchanged.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import provenance
+from .errors import FlextrapError, cli_entry
+from .jsonl import read_jsonl
+from .models import build_tiny_model, build_word_tokenizer, count_parameters, set_threads
+from .prompts import model_input_text
+from .sft import noised_batch, sft_loss
+
+
+def encode(records: list[dict], tokenizer, template: str, gen_length: int):
+    """(input_ids, answer_mask, attention_mask): left-padded prompt + answer padded with EOS."""
+    prompts = [tokenizer(model_input_text(tokenizer, r["prompts"][template], template),
+                         add_special_tokens=False).input_ids for r in records]
+    answers = [tokenizer(r["solution"], add_special_tokens=False).input_ids for r in records]
+    too_long = max(len(a) for a in answers) + 1
+    if too_long > gen_length:
+        raise FlextrapError(f"pretrain.gen_length={gen_length} is shorter than the longest "
+                            f"answer plus EOS ({too_long} tokens)")
+    p = max(len(q) for q in prompts)
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    rows = [[pad] * (p - len(q)) + q + a + [eos] * (gen_length - len(a)) for q, a in zip(prompts, answers)]
+    input_ids = torch.tensor(rows)
+    answer_mask = torch.zeros_like(input_ids, dtype=torch.bool)
+    answer_mask[:, p:] = True
+    attention_mask = torch.tensor([[0] * (p - len(q)) + [1] * (len(q) + gen_length) for q in prompts])
+    return input_ids, answer_mask, attention_mask
+
+
+def lr_at(step: int, s: dict) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    if step < s["warmup_steps"]:
+        return s["lr"] * (step + 1) / s["warmup_steps"]
+    progress = (step - s["warmup_steps"]) / max(1, s["steps"] - s["warmup_steps"])
+    return s["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dict:
+    set_threads(threads)
+    torch.manual_seed(s["seed"])
+    records = read_jsonl(train_path, required=("prompts", "solution"))
+    tokenizer = build_word_tokenizer(r["prompts"][s["template"]] + " " + r["solution"] for r in records)
+    input_ids, answer_mask, attention_mask = encode(records, tokenizer, s["template"], s["gen_length"])
+    model = build_tiny_model(s["architecture"], tokenizer, max_length=input_ids.shape[1])
+    opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
+                            betas=(0.9, 0.98))
+    gen = torch.Generator().manual_seed(s["seed"])
+    ckpt_dir = Path(str(out).rstrip("/") + ".ckpt")
+    start, log_rows, elapsed = resume(ckpt_dir, s, model, opt, gen)
+    answer_lengths = answer_mask.sum(1)
+    model.train()
+    t0 = time.time() - elapsed
+    bar = tqdm(range(start, s["steps"]), initial=start, total=s["steps"], desc="pretrain", mininterval=10)
+    for step in bar:
+        idx = torch.randint(len(records), (s["batch_size"],), generator=gen)
+        noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], tokenizer.mask_token_id, gen)
+        logits = model(input_ids=noisy, attention_mask=attention_mask[idx]).logits
+        loss = sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, s)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), s["grad_clip"])
+        opt.step()
+        if (step + 1) % s["log_every"] == 0:
+            log_rows.append({"step": step + 1, "loss": round(loss.item(), 5), "lr": lr_at(step, s),
+                             "seconds": round(time.time() - t0, 1)})
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if (step + 1) % s["checkpoint_every"] == 0 and step + 1 < s["steps"]:
+            save_checkpoint(ckpt_dir, s, model, opt, gen, step + 1, log_rows, time.time() - t0)
+    seconds = time.time() - t0
+    save_final(out, model, tokenizer, s, log_rows, seconds, train_path)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return {"seconds": seconds, "parameters": count_parameters(model)}
+
+
+def save_checkpoint(ckpt_dir: Path, s, model, opt, gen, step, log_rows, elapsed) -> None:
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    state = {"settings_hash": provenance.config_hash(s), "step": step, "model": model.state_dict(),
+             "optimizer": opt.state_dict(), "generator": gen.get_state(),
+             "torch_rng": torch.get_rng_state(), "log": log_rows, "elapsed": elapsed}
+    torch.save(state, ckpt_dir / "state.pt.tmp")
+    os.replace(ckpt_dir / "state.pt.tmp", ckpt_dir / "state.pt")
+
+
+def resume(ckpt_dir: Path, s, model, opt, gen):
+    """(start step, log rows, seconds already spent) from a checkpoint with the same settings."""
+    path = ckpt_dir / "state.pt"
+    if not path.exists():
+        return 0, [], 0.0
+    state = torch.load(path, weights_only=False)
+    if state["settings_hash"] != provenance.config_hash(s):
+        print(f"ignoring checkpoint {path}: made with other settings")
+        return 0, [], 0.0
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    print(f"resuming from step {state['step']} ({path})")
+    return state["step"], state["log"], state["elapsed"]
+
+
+def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
+    out = Path(out)
+    model.eval()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    with open(out / "train_log.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "seconds"])
+        writer.writeheader()
+        writer.writerows(log_rows)
+    provenance.write(out / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
+                     parameters=count_parameters(model), train_seconds=round(seconds, 1),
+                     torch_threads=torch.get_num_threads())
+
+
+@cli_entry
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--settings", required=True, help="JSON of config models.<name>.pretrain")
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    result = train(args.train, args.out, json.loads(args.settings), args.threads)
+    print(f"trained {result['parameters']:,} parameters in {result['seconds']:.0f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

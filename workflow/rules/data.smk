@@ -1,0 +1,14 @@
+# Data preparation: one normalized JSONL per task and split.
+
+
+rule prepare_data:
+    output:
+        data="results/data/{task}/{split}.jsonl",
+        meta="results/data/{task}/{split}.provenance.json",
+    params:
+        spec=lambda w: as_json(config["tasks"][w.task]),
+    log:
+        "results/logs/prepare_data/{task}/{split}.log",
+    shell:
+        "python -m flextrap.data --task {wildcards.task} --split {wildcards.split} "
+        "--spec {params.spec:q} --out {output.data} > {log} 2>&1"

@@ -1,0 +1,54 @@
+# Models: pretrain the embedded default's tiny model; check a base model's Pass@1.
+
+
+rule pretrain_tiny:
+    input:
+        lambda w: f"results/data/{config['models'][w.model]['pretrain']['task']}/train.jsonl",
+    output:
+        directory("results/models/{model}"),
+    wildcard_constraints:
+        model="|".join(PRETRAINED) or "^$",
+    params:
+        settings=lambda w: as_json(config["models"][w.model]["pretrain"]),
+    threads: config["threads"]
+    log:
+        "results/logs/pretrain_tiny/{model}.log",
+    benchmark:
+        "results/benchmarks/pretrain_tiny/{model}.tsv"
+    shell:
+        "python -m flextrap.pretrain --train {input} --out {output} "
+        "--settings {params.settings:q} --threads {threads} > {log} 2>&1"
+
+
+def model_check_settings(wildcards):
+    p, mc = config["passk"], config["model_check"]
+    order = p["orders"][mc["order"]]
+    return as_json({
+        "template": p["template"][wildcards.task], "device": config["device"],
+        "n_samples": mc["n_samples"], "max_problems": mc["max_problems"],
+        "batch_size": mc["batch_size"], "seed": mc["seed"],
+        "sampler": {"gen_length": p["gen_length"], "steps": p["steps"],
+                    "temperature": p["temperature"], **order},
+    })
+
+
+def model_check_output(model, task):
+    return f"results/model_check/{model}/{task}.json"
+
+
+rule model_check:
+    input:
+        model=lambda w: model_input(w.model),
+        data="results/data/{task}/test.jsonl",
+    output:
+        "results/model_check/{model}/{task}.json",
+    params:
+        model=lambda w: model_spec(w.model),
+        settings=model_check_settings,
+    threads: config["threads"]
+    log:
+        "results/logs/model_check/{model}/{task}.log",
+    shell:
+        "python -m flextrap.model_check --model {params.model:q} --data {input.data} "
+        "--task {wildcards.task} --settings {params.settings:q} --out {output} "
+        "--threads {threads} > {log} 2>&1"
