@@ -11,13 +11,16 @@ from snakemake.utils import validate
 
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))
-from flextrap.config import check_config
+from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
 
-configfile: "config/config.yaml"
-
-SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+# No `configfile:` directive: Snakemake would merge it under a --configfile given on
+# the command line (config/paper.yaml would inherit the tiny model). The default is
+# used only when no config file was given; --config key=value still applies on top.
+CONFIG_DIR = Path(workflow.basedir) / "config"
+SCHEMA = CONFIG_DIR / "schema.yaml"
 try:
+    config.update(with_default(config, CONFIG_DIR / "config.yaml"))
     check_config(config, SCHEMA)  # one-line messages naming the key
 except FlextrapError as err:
     sys.exit(str(err))

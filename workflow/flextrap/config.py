@@ -70,8 +70,6 @@ def semantic_errors(c: dict) -> list[str]:
         gen = task.get("generator")
         if gen and gen["steps"][0] > min(gen["steps"][1], gen["n_defs"]):
             errors.append(f"tasks.{name}.generator.steps: need min <= max <= n_defs")
-        if gen and gen["n_leaves"] + gen["n_defs"] > 26:
-            errors.append(f"tasks.{name}.generator: n_leaves + n_defs must be at most 26 (letters)")
     for name, model in c["models"].items():
         pre = model.get("pretrain")
         if pre and pre["task"] not in c["tasks"]:
@@ -79,6 +77,21 @@ def semantic_errors(c: dict) -> list[str]:
         if pre and pre["architecture"]["hidden_size"] % pre["architecture"]["num_heads"]:
             errors.append(f"models.{name}.pretrain.architecture: num_heads must divide hidden_size")
     return errors
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def with_default(config: dict, default_path: str | Path) -> dict:
+    """`config` itself when it came from a config file (it has `run_name`), else the
+    default config file with `config` (command-line --config overrides) on top."""
+    if "run_name" in config:
+        return config
+    return deep_merge(yaml.safe_load(Path(default_path).read_text()), config)
 
 
 def check_config(config: dict, schema_path: str | Path) -> None:

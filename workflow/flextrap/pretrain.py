@@ -15,6 +15,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .prompts import model_input_text
 from .sft import noised_batch, sft_loss
 
 
-def encode(records: list[dict], tokenizer, template: str, gen_length: int):
+def encode(records: list[dict], tokenizer, template: str, gen_length: int, max_length: int):
     """(input_ids, answer_mask, attention_mask): left-padded prompt + answer padded with EOS."""
     prompts = [tokenizer(model_input_text(tokenizer, r["prompts"][template], template),
                          add_special_tokens=False).input_ids for r in records]
@@ -39,6 +40,9 @@ def encode(records: list[dict], tokenizer, template: str, gen_length: int):
         raise FlextrapError(f"pretrain.gen_length={gen_length} is shorter than the longest "
                             f"answer plus EOS ({too_long} tokens)")
     p = max(len(q) for q in prompts)
+    if p + gen_length > max_length:
+        raise FlextrapError(f"pretrain.max_length={max_length} is shorter than the longest prompt "
+                            f"plus gen_length ({p} + {gen_length})")
     pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
     rows = [[pad] * (p - len(q)) + q + a + [eos] * (gen_length - len(a)) for q, a in zip(prompts, answers)]
     input_ids = torch.tensor(rows)
@@ -61,8 +65,8 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
     torch.manual_seed(s["seed"])
     records = read_jsonl(train_path, required=("prompts", "solution"))
     tokenizer = build_word_tokenizer(r["prompts"][s["template"]] + " " + r["solution"] for r in records)
-    input_ids, answer_mask, attention_mask = encode(records, tokenizer, s["template"], s["gen_length"])
-    model = build_tiny_model(s["architecture"], tokenizer, max_length=input_ids.shape[1])
+    input_ids, answer_mask, attention_mask = encode(records, tokenizer, s["template"], s["gen_length"], s["max_length"])
+    model = build_tiny_model(s["architecture"], tokenizer, max_length=s["max_length"])
     opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
                             betas=(0.9, 0.98))
     gen = torch.Generator().manual_seed(s["seed"])
@@ -87,6 +91,7 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
             log_rows.append({"step": step + 1, "loss": round(loss.item(), 5), "lr": lr_at(step, s),
                              "seconds": round(time.time() - t0, 1)})
             bar.set_postfix(loss=f"{loss.item():.3f}")
+            tqdm.write(json.dumps(log_rows[-1]), file=sys.stderr)
         if (step + 1) % s["checkpoint_every"] == 0 and step + 1 < s["steps"]:
             save_checkpoint(ckpt_dir, s, model, opt, gen, step + 1, log_rows, time.time() - t0)
     seconds = time.time() - t0

@@ -1,7 +1,8 @@
 """The LLaDA SFT objective (Nie et al., 2025, Eq. 5), used to pretrain the tiny model.
 
 The prompt is kept; every answer token (text plus EOS padding to the fixed
-generation length) is masked with probability t ~ U(0, 1), one t per sequence:
+generation length) is masked with probability t ~ U(0, 1), one t per sequence
+(stratified across the batch, see `forward_process`):
 
     L = -E_t [ 1/t * sum_{i in answer, masked} log p(x_i | prompt, x_t) ] / |answer|
 
@@ -16,9 +17,16 @@ EPS = 1e-3  # LLaDA's floor on the masking probability
 
 
 def forward_process(answer_mask: torch.Tensor, generator: torch.Generator | None = None):
-    """Mask answer positions with per-sequence probability t. Returns (masked, p_mask)."""
+    """Mask answer positions with per-sequence probability t. Returns (masked, p_mask).
+
+    The batch's t are stratified, t_i = (i + u) / b in a random order: each t_i is still
+    U(0, 1), so the objective is unchanged, but the 1/t-weighted loss has far lower
+    variance at small batch sizes (MDLM's low-discrepancy sampler, Sahoo et al., 2024).
+    """
     b, length = answer_mask.shape
-    t = torch.rand(b, generator=generator, device=answer_mask.device)
+    u = torch.rand(1, generator=generator, device=answer_mask.device)
+    order = torch.randperm(b, generator=generator, device=answer_mask.device)
+    t = (order + u) / b
     p_mask = ((1 - EPS) * t + EPS)[:, None].expand(b, length)
     draw = torch.rand(b, length, generator=generator, device=answer_mask.device)
     return (draw < p_mask) & answer_mask, p_mask

@@ -32,7 +32,7 @@ def load(split: str, spec: dict) -> list[dict]:
         answer = row.get("answer") or last_boxed(row.get("solution", ""))
         if answer is None:
             raise FlextrapError(f"MATH row {i} has neither an answer nor a \\boxed{{}} solution")
-        if len(row["problem"]) >= spec.get("max_problem_chars", float("inf")):
+        if split == "train" and len(row["problem"]) >= spec.get("max_problem_chars", float("inf")):
             continue
         records.append({"id": row.get("unique_id") or f"math-{split}-{i}",
                         "question": row["problem"], "answer": answer,

@@ -13,25 +13,33 @@ connective that *is* the decision about what comes next:
 
 Example (modulus 10)::
 
-    prompt:  a = 3 , b = 5 , c = 2 , d = 7 ; q = c * d ; r = p - q ; p = a + b ;
-             s = q + a ; find r :
-    answer:  first p = a + b = 3 + 5 = 8 . then q = c * d = 2 * 7 = 4 .
-             therefore r = p - q = 8 - 4 = 4 . answer 4
+    prompt:  a = 3 , b = 5 , c = 2 ; p = a + b ; q = c * b ; r = p - q ;
+             s = q + a ; t = b * b ; find r :
+    answer:  first p = a + b = 3 + 5 = 8 . then q = c * b = 2 * 5 = 0 .
+             therefore r = p - q = 8 - 0 = 8 . answer 8
 
 (another valid solution starts with q and continues "then p ..."). Because the
 training solutions sample the order, the model is genuinely uncertain at the
 connective, as LLaDA is at "Therefore"/"Since" (paper Sec. 3, entropy degradation).
+
+The layout is fixed: the given quantities are always named a, b, c, ... and the
+definitions p, q, r, ..., listed in that order; what varies is the values, which
+definition uses which, the operations and the asked quantity. A fixed layout makes
+every look-up positional, which a tiny model learns in minutes on a CPU; with
+shuffled names it must first learn content-based recall, which took it longer than
+the whole CPU budget (README, "The tiny model").
 Everything is word-level: tokens are separated by single spaces.
 """
 from __future__ import annotations
 
 import random
 import re
-import string
 
 CONNECTIVES = ("first", "then", "so", "therefore")
 OPS = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
 ANSWER_WORD = "answer"
+LEAF_NAMES = "abcdefgh"
+DEF_NAMES = "pqrstuvwxyz"
 
 
 def make_problem(rng: random.Random, n_leaves: int, n_defs: int, n_steps: int, modulus: int) -> dict:
@@ -41,8 +49,8 @@ def make_problem(rng: random.Random, n_leaves: int, n_defs: int, n_steps: int, m
     sub-trees are independent sub-goals, so solutions have several valid orders);
     the other `n_defs - n_steps` definitions are distractors.
     """
-    names = rng.sample(string.ascii_lowercase, n_leaves + n_defs)
-    leaves, def_names = names[:n_leaves], names[n_leaves:]
+    leaves = list(LEAF_NAMES[:n_leaves])
+    def_names = rng.sample(DEF_NAMES[:n_defs], n_defs)  # roles: [0] is the asked one
     values = {leaf: rng.randrange(modulus) for leaf in leaves}
     defs: dict[str, tuple[str, str, str]] = {}
     spare = list(def_names[1:])
@@ -122,10 +130,9 @@ def write_solution(problem: dict, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def write_prompt(problem: dict, rng: random.Random) -> str:
+def write_prompt(problem: dict) -> str:
     givens = " , ".join(f"{leaf} = {problem['values'][leaf]}" for leaf in problem["leaves"])
-    order = list(problem["defs"])
-    rng.shuffle(order)
+    order = sorted(problem["defs"])
     defs = " ".join(f"{n} = {problem['defs'][n][1]} {problem['defs'][n][0]} {problem['defs'][n][2]} ;"
                     for n in order)
     return f"{givens} ; {defs} find {problem['target']} :"
@@ -148,7 +155,7 @@ def generate(n: int, seed: int, n_leaves: int, n_defs: int, steps: tuple[int, in
     records = []
     while len(records) < n:
         problem = make_problem(rng, n_leaves, n_defs, rng.randint(*steps), modulus)
-        question = write_prompt(problem, rng)
+        question = write_prompt(problem)
         if question in seen:
             continue
         seen.add(question)

@@ -1,0 +1,114 @@
+"""Config validation (schema + cross-field rules) and `snakemake -n` of every config."""
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from flextrap.config import check_config, with_default
+from flextrap.errors import FlextrapError
+
+SCHEMA = ROOT / "config" / "schema.yaml"
+CONFIGS = ["config/config.yaml", "config/paper.yaml"]
+
+
+def load(name="config/config.yaml"):
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_shipped_configs_are_valid(name):
+    check_config(load(name), SCHEMA)
+
+
+def _set(path, value):
+    def mutate(c):
+        *head, last = path.split(".")
+        for key in head:
+            c = c[key]
+        if value is DELETE:
+            del c[last]
+        else:
+            c[last] = value
+    return mutate
+
+
+DELETE = object()
+BAD = [
+    ("unknown top-level key", _set("temprature", 0.6), "temprature: unknown key"),
+    ("unknown nested key", _set("passk.temprature", 0.6), "passk.temprature: unknown key"),
+    ("wrong type", _set("passk.temperature", "hot"), "passk.temperature: 'hot' is not of type 'number'"),
+    ("negative", _set("models.tiny.pretrain.lr", -1), "models.tiny.pretrain.lr"),
+    ("block does not divide length", _set("passk.orders.arbitrary.block_length", 5),
+     "passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 56"),
+    ("steps not a multiple of blocks", _set("passk.steps", 12),
+     "passk.orders.arbitrary.block_length: steps 12 is not a multiple of the number of blocks (7)"),
+    ("eval block", _set("evaluation.block_length", 16), "evaluation.block_length: block_length 16 does not divide gen_length 40"),
+    ("unknown remasking", _set("passk.orders.ar.remasking", "confident"), "passk.orders.ar.remasking"),
+    ("k beyond n", _set("passk.ks", [1, 128]), "passk.ks: k=128 exceeds passk.n_samples=64"),
+    ("missing section", _set("grading", DELETE), "'grading' is a required property"),
+    ("unknown task", _set("tasks.gsm9k", {"splits": ["test"], "templates": ["plain"]}), "tasks: 'gsm9k' is not one of"),
+    ("unknown base model", _set("base_model", "llada"), "base_model: 'llada' is not a key of models"),
+    ("model without source", _set("models.tiny", {"dtype": "bfloat16"}), "models.tiny: a model needs exactly one of"),
+    ("unknown template", _set("tasks.synthetic.templates", ["fancy"]), "tasks.synthetic.templates.0"),
+    ("heads do not divide width", _set("models.tiny.pretrain.architecture.num_heads", 3),
+     "models.tiny.pretrain.architecture: num_heads must divide hidden_size"),
+    ("unknown check order", _set("model_check.order", "zigzag"), "model_check.order: 'zigzag' is not a key of passk.orders"),
+]
+
+
+@pytest.mark.parametrize("what, mutate, expected", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_is_rejected_with_one_line_naming_the_key(what, mutate, expected):
+    config = copy.deepcopy(load())
+    mutate(config)
+    with pytest.raises(FlextrapError) as err:
+        check_config(config, SCHEMA)
+    message = str(err.value)
+    assert expected in message and "\n" not in message, message
+
+
+def test_hub_model_must_pin_a_revision():
+    config = load("config/paper.yaml")
+    del config["models"]["llada"]["revision"]
+    with pytest.raises(FlextrapError, match="models.llada: a model needs exactly one of"):
+        check_config(config, SCHEMA)
+
+
+def test_default_is_used_only_without_a_config_file():
+    paper = load("config/paper.yaml")
+    assert with_default(paper, ROOT / "config/config.yaml") is paper
+    merged = with_default({"threads": 1}, ROOT / "config/config.yaml")
+    assert merged["threads"] == 1 and merged["run_name"] == "tiny"
+
+
+def snakemake(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_dry_run(name, tmp_path):
+    result = snakemake("-n", "--configfile", str(ROOT / name), "-s", str(ROOT / "Snakefile"),
+                       "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "prepare_data" in result.stdout
+
+
+def test_paper_dry_run_does_not_inherit_the_tiny_model(tmp_path):
+    result = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "-s", str(ROOT / "Snakefile"),
+                       "--directory", str(tmp_path))
+    assert "pretrain_tiny" not in result.stdout and "synthetic" not in result.stdout
+
+
+def test_bad_config_stops_snakemake_with_one_line(tmp_path):
+    bad = load()
+    bad["passk"]["orders"]["arbitrary"]["block_length"] = 5
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = snakemake("-n", "--configfile", str(path), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "config error: passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 56" in out
+    assert "Traceback" not in out

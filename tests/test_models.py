@@ -1,0 +1,60 @@
+"""Model building, save/load round trip, and the offline failure of hub models."""
+import pytest
+import torch
+
+from flextrap.errors import FlextrapError
+from flextrap.models import build_tiny_model, build_word_tokenizer, load_model
+
+ARCH = {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+
+
+def tiny(tmp_path):
+    tok = build_word_tokenizer(["a = 3 , b = 4 ; find b :", "first b = 4 . answer 4"])
+    model = build_tiny_model(ARCH, tok, max_length=64)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    return model.eval(), tok
+
+
+def test_tokenizer_is_word_level_with_special_tokens():
+    tok = build_word_tokenizer(["first b = 4 . answer 4"])
+    ids = tok("first b = 4 .", add_special_tokens=False).input_ids
+    assert len(ids) == 5 and tok.decode(ids) == "first b = 4 ."
+    assert len({tok.mask_token_id, tok.pad_token_id, tok.eos_token_id}) == 3
+
+
+def test_save_load_round_trip(tmp_path):
+    model, tok = tiny(tmp_path)
+    loaded, tok2 = load_model({"path": str(tmp_path)}, device="cpu")
+    ids = torch.tensor([tok("a = 3 , b = 4 ; find b :", add_special_tokens=False).input_ids + [tok.mask_token_id] * 4])
+    out = loaded(ids).logits
+    assert out.shape == (1, ids.shape[1], len(tok))
+    assert torch.allclose(out, model(ids).logits, atol=1e-6)
+    assert tok2.mask_token_id == tok.mask_token_id and tok2.get_vocab() == tok.get_vocab()
+
+
+def test_left_padding_with_mask_and_shifted_positions_changes_nothing(tmp_path):
+    model, tok = tiny(tmp_path)
+    ids = torch.tensor([tok("a = 3 , b", add_special_tokens=False).input_ids])
+    padded = torch.cat([torch.full((1, 3), tok.pad_token_id), ids], 1)
+    mask = torch.cat([torch.zeros(1, 3, dtype=torch.long), torch.ones_like(ids)], 1)
+    positions = (mask.cumsum(1) - 1).clamp_min(0)  # learned absolute positions start at the text
+    with torch.no_grad():
+        a = model(ids).logits
+        b = model(padded, attention_mask=mask, position_ids=positions).logits[:, 3:]
+        c = model(padded, attention_mask=mask).logits[:, 3:]
+    assert torch.allclose(a, b, atol=1e-5)
+    assert not torch.allclose(a, c, atol=1e-3)  # unshifted positions do change the output
+
+
+def test_missing_local_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FlextrapError, match="not a saved model"):
+        load_model({"path": str(tmp_path / "nothing")}, device="cpu")
+
+
+def test_hub_model_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = {"hf_id": "GSAI-ML/LLaDA-8B-Instruct", "revision": "08b83a6feb34df1a6011b80c3c00c7563e963b07",
+            "trust_remote_code": True, "mask_token_id": 126336}
+    with pytest.raises(FlextrapError, match="could not load model GSAI-ML/LLaDA-8B-Instruct.*Pre-download"):
+        load_model(spec, device="cpu")

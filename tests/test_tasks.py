@@ -1,0 +1,149 @@
+"""Task loaders on small fixtures (no network), the synthetic generator, JSONL reading."""
+import collections
+
+import pytest
+from conftest import FIXTURES
+
+from flextrap.errors import FlextrapError
+from flextrap.jsonl import read_jsonl, write_jsonl
+from flextrap.tasks import prepare, synthetic
+from flextrap.tasks.math500_task import last_boxed
+
+SYN = {"templates": ["plain"], "generator": {"seed": 7, "n_train": 300, "n_test": 50, "n_leaves": 3,
+                                             "n_defs": 5, "steps": [3, 4], "modulus": 10}}
+
+
+def test_synthetic_is_deterministic_and_splits_are_disjoint():
+    train, again = prepare("synthetic", "train", SYN), prepare("synthetic", "train", SYN)
+    test = prepare("synthetic", "test", SYN)
+    assert train == again
+    assert len(train) == 300 and len(test) == 50
+    assert not {r["question"] for r in train} & {r["question"] for r in test}
+    assert len({r["id"] for r in train + test}) == 350
+
+
+
+
+def test_synthetic_solutions_are_correct_and_use_connectives_as_decisions():
+    records = synthetic.generate(500, seed=3, n_leaves=3, n_defs=5, steps=(3, 4), modulus=10)
+    conn_after = collections.Counter()
+    for r in records:
+        words = r["solution"].split()
+        values = {}
+        for w in r["question"].replace(":", "").split(" ; ")[0].split(" , "):
+            name, value = w.split(" = ")
+            values[name] = int(value)
+        steps = r["solution"].split(" . ")
+        for step in steps[:-1]:
+            conn, name, _, left, op, right, _, lv, _, rv, _, v = step.split()
+            assert int(lv) == values[left] and int(rv) == values[right]
+            assert int(v) == synthetic.OPS[op](values[left], values[right]) % 10
+            values[name] = int(v)
+            conn_after[conn] += 1
+        assert steps[-1] == f"answer {r['answer']}"
+        assert words[0] == "first" and steps[-2].split()[0] == "therefore"
+    # "then" and "so" both occur often: which one comes is a real decision.
+    assert conn_after["then"] > 0.2 * len(records) and conn_after["so"] > 0.2 * len(records)
+    assert sum(r["n_orders"] > 1 for r in records) > 0.3 * len(records)
+
+
+def test_connective_is_uncertain_given_the_prefix():
+    """The same problem admits solutions whose first differing word is a connective."""
+    import random
+    rng = random.Random(0)
+    for _ in range(200):
+        problem = synthetic.make_problem(rng, 3, 5, 4, 10)
+        if synthetic.valid_orders_count(problem) < 2:
+            continue
+        sols = {synthetic.write_solution(problem, random.Random(s)) for s in range(30)}
+        if len(sols) < 2:
+            continue
+        a, b = sorted(sols)[:2]
+        i = next(i for i, (x, y) in enumerate(zip(a.split(), b.split())) if x != y)
+        first_diff = {a.split()[i], b.split()[i]}
+        if first_diff & set(synthetic.CONNECTIVES):
+            return
+    pytest.fail("no problem whose solutions fork at a connective")
+
+
+def test_extract_answer():
+    assert synthetic.extract_answer("first x = 1 . answer 7") == "7"
+    assert synthetic.extract_answer("no answer here".replace("answer", "ans")) is None
+
+
+def test_gsm8k_loader_on_fixture():
+    spec = {"templates": ["d1_math", "justgrpo_gsm8k"],
+            "sources": {"test": {"data_files": str(FIXTURES / "gsm8k.jsonl")}}}
+    records = prepare("gsm8k", "test", spec)
+    assert [r["answer"] for r in records] == ["72", "2500"]
+    assert records[0]["prompts"]["justgrpo_gsm8k"] == records[0]["question"]
+    assert records[0]["prompts"]["d1_math"].startswith("You are a math expert.")
+    assert records[0]["prompts"]["d1_math"].endswith("\n\n" + records[0]["question"])
+
+
+def test_math_loaders_on_fixtures():
+    test = prepare("math500", "test", {"templates": ["justgrpo_math"], "max_problem_chars": 100,
+                                       "sources": {"test": {"data_files": str(FIXTURES / "math500.jsonl")}}})
+    assert test[0]["answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)" and len(test) == 2  # no length cut on test
+    assert test[1]["prompts"]["justgrpo_math"].endswith("(Please put the final answer in \\boxed{} tag, i.e. $\\boxed{answer here}$)")
+    train = prepare("math500", "train", {"templates": ["justgrpo_math"], "max_problem_chars": 1500,
+                                         "sources": {"train": {"data_files": str(FIXTURES / "math_train.jsonl")}}})
+    assert [r["answer"] for r in train] == ["1", "9"]  # the 1600-char problem is dropped
+
+
+def test_last_boxed_matches_braces():
+    assert last_boxed(r"so $\boxed{\frac{1}{2}}$ and") == r"\frac{1}{2}"
+    assert last_boxed("none") is None
+
+
+def test_humaneval_loader_ships_164_and_reads_fixture():
+    assert len(prepare("humaneval", "test", {"templates": ["justgrpo_code"]})) == 164
+    spec = {"templates": ["justgrpo_code"], "sources": {"test": {"data_files": str(FIXTURES / "humaneval.jsonl")}}}
+    records = prepare("humaneval", "test", spec)
+    assert records[0]["entry_point"] == "add" and records[0]["tests"][0].endswith("check(add)")
+    assert "function named `add`" in records[0]["prompts"]["justgrpo_code"]
+    assert "```python\nfrom typing import List" in records[0]["prompts"]["justgrpo_code"]
+
+
+def test_mbpp_loader_on_fixture():
+    spec = {"templates": ["justgrpo_code"], "sources": {"test": {"data_files": str(FIXTURES / "mbpp.jsonl")}}}
+    records = prepare("mbpp", "test", spec)
+    assert [r["entry_point"] for r in records] == ["remove_Occ", "volume_sphere"]
+    assert records[0]["stub"] == "def remove_Occ(s,ch):"
+    assert records[1]["setup"] == "import math"
+    assert "assert remove_Occ(\"hello\",\"l\") == \"heo\"" in records[0]["prompts"]["justgrpo_code"]
+
+
+def test_offline_hub_download_fails_with_a_clear_message(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = {"templates": ["justgrpo_gsm8k"],
+            "sources": {"test": {"path": "no-such-org/no-such-dataset-xyz", "split": "test"}}}
+    with pytest.raises(FlextrapError) as err:
+        prepare("gsm8k", "test", spec)
+    msg = str(err.value)
+    assert "no-such-org/no-such-dataset-xyz" in msg and "Pre-download" in msg and "\n" not in msg
+
+
+def test_unknown_task_and_split():
+    with pytest.raises(FlextrapError, match="unknown task"):
+        prepare("gsm9k", "test", {"templates": ["plain"]})
+    with pytest.raises(FlextrapError, match="only a 'test' split"):
+        prepare("humaneval", "train", {"templates": ["justgrpo_code"]})
+
+
+def test_jsonl_round_trip_and_errors_name_file_and_line(tmp_path):
+    path = tmp_path / "d.jsonl"
+    write_jsonl(path, [{"id": 1}, {"id": 2}])
+    assert read_jsonl(path, required=["id"]) == [{"id": 1}, {"id": 2}]
+    path.write_text('{"id": 1}\n{"id": 2,\n')
+    with pytest.raises(FlextrapError, match=r"d.jsonl:2: not valid JSON"):
+        read_jsonl(path)
+    path.write_text('{"id": 1}\n{"id": 2}')  # cut short: no final newline
+    with pytest.raises(FlextrapError, match=r"d.jsonl:2: truncated"):
+        read_jsonl(path)
+    path.write_text('{"id": 1}\n{"x": 2}\n')
+    with pytest.raises(FlextrapError, match=r"d.jsonl:2: missing field\(s\) id"):
+        read_jsonl(path, required=["id"])
+    with pytest.raises(FlextrapError, match="no such file"):
+        read_jsonl(tmp_path / "missing.jsonl")
