@@ -147,3 +147,21 @@ def test_jsonl_round_trip_and_errors_name_file_and_line(tmp_path):
         read_jsonl(path, required=["id"])
     with pytest.raises(FlextrapError, match="no such file"):
         read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_reading_rule_stops_on_bad_data_with_file_and_line(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import ROOT
+
+    settings = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]["tiny"]["pretrain"]
+    bad = tmp_path / "train.jsonl"
+    bad.write_text('{"id": "x", "prompts": {"plain": "a"}, "solution": "b"}\n{"id": "y", "prom')
+    result = subprocess.run(
+        [sys.executable, "-m", "flextrap.pretrain", "--train", str(bad), "--out", str(tmp_path / "m"),
+         "--settings", json.dumps(settings)], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "workflow")})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {bad}:2: truncated last line (file cut short?)"

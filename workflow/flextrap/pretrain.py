@@ -52,6 +52,11 @@ def encode(records: list[dict], tokenizer, template: str, gen_length: int, max_l
     return input_ids, answer_mask, attention_mask
 
 
+def positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that start at the first real token (learned positions + left padding)."""
+    return (attention_mask.cumsum(1) - 1).clamp_min(0)
+
+
 def lr_at(step: int, s: dict) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak."""
     if step < s["warmup_steps"]:
@@ -79,7 +84,8 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
     for step in bar:
         idx = torch.randint(len(records), (s["batch_size"],), generator=gen)
         noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], tokenizer.mask_token_id, gen)
-        logits = model(input_ids=noisy, attention_mask=attention_mask[idx]).logits
+        mask = attention_mask[idx]
+        logits = model(input_ids=noisy, attention_mask=mask, position_ids=positions(mask)).logits
         loss = sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)
