@@ -57,6 +57,11 @@ BAD = [
     ("heads do not divide width", _set("models.tiny.pretrain.architecture.num_heads", 3),
      "models.tiny.pretrain.architecture: num_heads must divide hidden_size"),
     ("unknown check order", _set("model_check.order", "zigzag"), "model_check.order: 'zigzag' is not a key of passk.orders"),
+    ("unconfigured task", _set("justgrpo.task", "gsm8k"), "justgrpo.task: task 'gsm8k' is not configured under tasks"),
+    ("template not prepared", _set("justgrpo.template", "d1_math"),
+     "tasks.synthetic.templates: misses 'd1_math', used by passk/evaluation/justgrpo"),
+    ("more steps than definitions", _set("tasks.synthetic.generator.steps", [3, 6]),
+     "tasks.synthetic.generator.steps: need min <= max <= n_defs"),
 ]
 
 
@@ -68,6 +73,13 @@ def test_bad_config_is_rejected_with_one_line_naming_the_key(what, mutate, expec
         check_config(config, SCHEMA)
     message = str(err.value)
     assert expected in message and "\n" not in message, message
+
+
+def test_hub_task_needs_a_source_per_split():
+    config = load("config/paper.yaml")
+    del config["tasks"]["mbpp"]["sources"]
+    with pytest.raises(FlextrapError, match=r"^config error: tasks.mbpp.sources.test: missing"):
+        check_config(config, SCHEMA)
 
 
 def test_hub_model_must_pin_a_revision():

@@ -39,42 +39,53 @@ def _divides(where: str, gen_length: int, block_length: int, steps: int | None) 
     return []
 
 
+HUB_TASKS = ("gsm8k", "math500", "mbpp")  # tasks read through `datasets`: need `sources`
+
+
+def _task_errors(name: str, task: dict, used_templates: set[str]) -> list[str]:
+    errors = [f"tasks.{name}.templates: misses {t!r}, used by passk/evaluation/justgrpo"
+              for t in sorted(used_templates - set(task["templates"]))]
+    if name in HUB_TASKS:
+        errors += [f"tasks.{name}.sources.{split}: missing (split {split} is listed)"
+                   for split in task["splits"] if split not in task.get("sources", {})]
+    gen = task.get("generator")
+    if name == "synthetic" and gen is None:
+        errors.append("tasks.synthetic.generator: missing")
+    if gen and not gen["steps"][0] <= gen["steps"][1] <= gen["n_defs"]:
+        errors.append(f"tasks.{name}.generator.steps: need min <= max <= n_defs")
+    return errors
+
+
 def semantic_errors(c: dict) -> list[str]:
+    """Cross-field rules, each reported as 'key: message'."""
+    p, e, mc, jg = c["passk"], c["evaluation"], c["model_check"], c["justgrpo"]
     errors = []
     if c["base_model"] not in c["models"]:
         errors.append(f"base_model: {c['base_model']!r} is not a key of models")
-    p = c["passk"]
     for name, order in p["orders"].items():
         errors += _divides(f"passk.orders.{name}.block_length", p["gen_length"], order["block_length"], p["steps"])
     if max(p["ks"]) > p["n_samples"]:
         errors.append(f"passk.ks: k={max(p['ks'])} exceeds passk.n_samples={p['n_samples']}")
-    for task in p["template"]:
-        if task not in c["tasks"]:
-            errors.append(f"passk.template.{task}: task not configured under tasks")
-    if c["model_check"]["order"] not in p["orders"]:
-        errors.append(f"model_check.order: {c['model_check']['order']!r} is not a key of passk.orders")
-    for field in ("task",):
-        if c["model_check"][field] not in c["tasks"]:
-            errors.append(f"model_check.task: {c['model_check']['task']!r} not configured under tasks")
-    e = c["evaluation"]
     for n in e["gen_lengths"]:
         errors += _divides("evaluation.block_length", n, e["block_length"], None)
+    if mc["order"] not in p["orders"]:
+        errors.append(f"model_check.order: {mc['order']!r} is not a key of passk.orders")
+    task_refs = [(f"passk.template.{t}", t) for t in p["template"]] + \
+                [(f"evaluation.template.{t}", t) for t in e["template"]] + \
+                [("model_check.task", mc["task"]), ("justgrpo.task", jg["task"])] + \
+                [(f"models.{m}.pretrain.task", spec["pretrain"]["task"])
+                 for m, spec in c["models"].items() if "pretrain" in spec]
+    errors += [f"{key}: task {task!r} is not configured under tasks" for key, task in task_refs
+               if task not in c["tasks"]]
+    if mc["task"] in c["tasks"] and mc["task"] not in p["template"]:
+        errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():
-        for t in {t for sec in (p["template"], e["template"]) for k, t in sec.items() if k == name}:
-            if t not in task["templates"]:
-                errors.append(f"tasks.{name}.templates: misses {t!r}, used by passk/evaluation")
-        if name != "synthetic" and name != "humaneval":
-            for split in task["splits"]:
-                if split not in task.get("sources", {}):
-                    errors.append(f"tasks.{name}.sources.{split}: missing (split {split} is listed)")
-        gen = task.get("generator")
-        if gen and gen["steps"][0] > min(gen["steps"][1], gen["n_defs"]):
-            errors.append(f"tasks.{name}.generator.steps: need min <= max <= n_defs")
+        used = {sec[name] for sec in (p["template"], e["template"]) if name in sec}
+        used |= {jg["template"]} if jg["task"] == name else set()
+        errors += _task_errors(name, task, used)
     for name, model in c["models"].items():
-        pre = model.get("pretrain")
-        if pre and pre["task"] not in c["tasks"]:
-            errors.append(f"models.{name}.pretrain.task: {pre['task']!r} not configured under tasks")
-        if pre and pre["architecture"]["hidden_size"] % pre["architecture"]["num_heads"]:
+        arch = model.get("pretrain", {}).get("architecture")
+        if arch and arch["hidden_size"] % arch["num_heads"]:
             errors.append(f"models.{name}.pretrain.architecture: num_heads must divide hidden_size")
     return errors
 
