@@ -7,23 +7,17 @@ Writes the records and `<out without .jsonl>.provenance.json` beside them.
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 from . import provenance
-from .errors import cli_entry
+from .cli import cli_entry, parse_args
 from .jsonl import write_jsonl
 from .tasks import prepare
 
 
 @cli_entry
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", required=True)
-    ap.add_argument("--split", required=True)
-    ap.add_argument("--spec", required=True, help="JSON of config tasks.<task>")
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, ["task", "split", "spec", "out"], argv)
     spec = json.loads(args.spec)
     records = prepare(args.task, args.split, spec)
     n = write_jsonl(args.out, records)

@@ -7,7 +7,6 @@ Pass@1 is the unbiased estimate: the mean over problems of (correct samples / n)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import defaultdict
@@ -17,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from . import provenance
-from .errors import cli_entry
+from .cli import cli_entry, parse_args
 from .graders import grade
 from .jsonl import read_jsonl
 from .metrics import mean_pass_at_k
@@ -53,11 +52,7 @@ def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict
 
 @cli_entry
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("--model", "--data", "--task", "--settings", "--out"):
-        ap.add_argument(flag, required=True)
-    ap.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, ["model", "data", "task", "settings", "out"], argv, threads=True)
     s, spec = json.loads(args.settings), json.loads(args.model)
     set_threads(args.threads)
     model, tokenizer = load_model(spec, s.get("device", "auto"))

@@ -9,7 +9,6 @@ keeps it); a rerun continues from it if the settings are unchanged.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -23,7 +22,8 @@ import torch
 from tqdm import tqdm
 
 from . import provenance
-from .errors import FlextrapError, cli_entry
+from .cli import cli_entry, parse_args
+from .errors import FlextrapError
 from .jsonl import read_jsonl
 from .models import build_tiny_model, build_word_tokenizer, count_parameters, set_threads
 from .prompts import model_input_text
@@ -148,12 +148,7 @@ def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
 
 @cli_entry
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--settings", required=True, help="JSON of config models.<name>.pretrain")
-    ap.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, ["train", "out", "settings"], argv, threads=True)
     result = train(args.train, args.out, json.loads(args.settings), args.threads)
     print(f"trained {result['parameters']:,} parameters in {result['seconds']:.0f} s -> {args.out}")
 
