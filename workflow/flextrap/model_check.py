@@ -44,7 +44,8 @@ def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict
                             **s["sampler"])
             for (record, ids), seq in zip(batch, seqs.tolist()):
                 text = decode_answer(tokenizer, seq[len(ids):])
-                out.append({"id": record["id"], "text": text, **grade(task, record, text).as_dict()})
+                verdict = grade(task, record, text, s["code_limits"])
+                out.append({"id": record["id"], "text": text, **verdict.as_dict()})
             bar.update(len(batch))
     bar.close()
     return out

@@ -26,7 +26,7 @@ def model_check_settings(wildcards):
     return as_json({
         "template": p["template"][wildcards.task], "device": config["device"],
         "n_samples": mc["n_samples"], "max_problems": mc["max_problems"],
-        "batch_size": mc["batch_size"], "seed": mc["seed"],
+        "batch_size": mc["batch_size"], "seed": mc["seed"], "code_limits": config["grading"]["code"],
         "sampler": {"gen_length": p["gen_length"], "steps": p["steps"],
                     "temperature": p["temperature"], **order},
     })
