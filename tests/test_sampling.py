@@ -45,14 +45,14 @@ def test_ar_order_commits_left_to_right():
     model, out = run(block_length=1)
     order = commit_order(model.calls, 3)
     assert order.tolist() == list(range(1, 9))
-    assert not (out == MASK).any()
+    assert not (out.sequences == MASK).any()
 
 
 def test_confidence_order_inside_a_block_is_right_to_left_and_blocks_go_left_to_right():
     model, out = run(block_length=4)
     order = commit_order(model.calls, 3).tolist()
     assert order == [4, 3, 2, 1, 8, 7, 6, 5]
-    assert out[0, 3:].tolist() == [(p % 10) + 2 for p in range(3, 11)]
+    assert out.answers[0].tolist() == [(p % 10) + 2 for p in range(3, 11)]
 
 
 def test_prompt_is_never_changed_and_all_masks_filled_with_random_remasking():
@@ -61,7 +61,7 @@ def test_prompt_is_never_changed_and_all_masks_filled_with_random_remasking():
     prompt = torch.tensor([[5, 6, 7], [8, 9, 10]])
     out = generate(model, prompt, gen_length=8, steps=4, block_length=4, temperature=1.0,
                    remasking="random", mask_id=MASK, generator=g)
-    assert torch.equal(out[:, :3], prompt) and not (out == MASK).any()
+    assert torch.equal(out.sequences[:, :3], prompt) and not (out.sequences == MASK).any()
     assert len(model.calls) == 4  # 2 blocks x 2 steps, 2 tokens per step
 
 
@@ -83,3 +83,102 @@ def test_gumbel_sampling_matches_softmax_at_temperature():
 def test_bad_block_length_is_rejected():
     with pytest.raises(ValueError):
         run(block_length=3)
+
+
+# --- on a tiny random masked LM (real transformer, learned positions) ---------------
+
+from flextrap.models import build_tiny_model, build_word_tokenizer  # noqa: E402
+from flextrap.sampling import entropy, padding_is_exact  # noqa: E402
+
+WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
+
+
+@pytest.fixture(scope="module")
+def lm():
+    torch.manual_seed(0)
+    tok = build_word_tokenizer([WORDS])
+    model = build_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
+                             tok, max_length=64).eval()
+    return model, tok
+
+
+def ids(tok, text):
+    return tok(text, add_special_tokens=False).input_ids
+
+
+SETTINGS = dict(gen_length=8, steps=8, block_length=4, remasking="low_confidence")
+
+
+def test_t0_is_deterministic_and_commits_one_token_per_step(lm):
+    model, tok = lm
+    prompt = [ids(tok, "a = 3 , b = 4 ; find b :")]
+    runs = [generate(model, prompt, temperature=0.0, mask_id=tok.mask_token_id, trace=True, **SETTINGS)
+            for _ in range(2)]
+    assert torch.equal(runs[0].sequences, runs[1].sequences)
+    steps = runs[0].trace["step"][0]
+    assert sorted(steps.tolist()) == list(range(8))  # gen_length tokens in `steps` steps, one each
+    assert not (runs[0].answers == tok.mask_token_id).any()
+
+
+def test_random_remasking_is_seed_reproducible(lm):
+    model, tok = lm
+    prompt = [ids(tok, "a = 3 , b = 4 ; find b :")] * 3
+
+    def sample(seed):
+        g = torch.Generator().manual_seed(seed)
+        return generate(model, prompt, temperature=1.0, mask_id=tok.mask_token_id, generator=g,
+                        gen_length=8, steps=4, block_length=4, remasking="random", trace=True)
+
+    a, b, c = sample(1), sample(1), sample(2)
+    assert torch.equal(a.sequences, b.sequences) and torch.equal(a.trace["step"], b.trace["step"])
+    assert not torch.equal(a.trace["step"], c.trace["step"]) or not torch.equal(a.sequences, c.sequences)
+
+
+def test_mixed_length_batch_equals_each_prompt_alone(lm):
+    model, tok = lm
+    prompts = [ids(tok, "a = 3 , b = 4 ; find b :"), ids(tok, "find a :"), ids(tok, "c = 1 ; p = c + c ; find p :")]
+    assert padding_is_exact(model, tok.pad_token_id, tok.mask_token_id, prompts[0])
+    batch = generate(model, prompts, temperature=0.0, mask_id=tok.mask_token_id, pad_id=tok.pad_token_id,
+                     trace=True, **SETTINGS)
+    assert batch.prompt_lengths == [len(p) for p in prompts]
+    for i, prompt in enumerate(prompts):
+        alone = generate(model, [prompt], temperature=0.0, mask_id=tok.mask_token_id, trace=True, **SETTINGS)
+        assert torch.equal(batch.answers[i], alone.answers[0])
+        assert torch.allclose(batch.trace["entropy"][i], alone.trace["entropy"][0], atol=1e-4)
+
+
+def test_padding_check_detects_a_model_that_ignores_the_mask():
+    class IgnoresMask(torch.nn.Module):
+        def forward(self, x, attention_mask=None):
+            # every position sees the mean of the whole row, pads included
+            emb = torch.nn.functional.one_hot(x, V).float()
+            return SimpleNamespace(logits=emb + emb.mean(1, keepdim=True))
+
+    model = IgnoresMask()
+    assert not padding_is_exact(model, pad_id=1, mask_id=MASK, token_ids=[5, 6, 7, 8, 9])
+
+
+def test_trace_entropies_equal_a_direct_computation(lm):
+    """AR order: at step k the state is prompt + answer[:k] + masks; the entropy of the
+    model's distribution at position k is what the trace recorded."""
+    model, tok = lm
+    prompt = ids(tok, "a = 3 , b = 4 ; find b :")
+    g = torch.Generator().manual_seed(0)
+    out = generate(model, [prompt], temperature=1.0, mask_id=tok.mask_token_id, generator=g, trace=True,
+                   gen_length=6, steps=6, block_length=1, remasking="low_confidence")
+    answer = out.answers[0].tolist()
+    for k in range(6):
+        state = torch.tensor([prompt + answer[:k] + [tok.mask_token_id] * (6 - k)])
+        with torch.no_grad():
+            probs = torch.softmax(model(state).logits[0, len(prompt) + k].double(), -1)
+        assert out.trace["step"][0, k] == k
+        assert out.trace["entropy"][0, k].item() == pytest.approx(entropy(probs).item(), abs=1e-9)
+        assert out.trace["confidence"][0, k].item() == pytest.approx(probs[answer[k]].item(), abs=1e-9)
+        assert out.trace["token"][0, k] == answer[k]
+
+
+def test_pad_token_must_not_be_the_mask_token(lm):
+    model, tok = lm
+    with pytest.raises(ValueError, match="pad_id must differ"):
+        generate(model, [[5, 6], [7]], temperature=0.0, mask_id=tok.mask_token_id, pad_id=tok.mask_token_id,
+                 **SETTINGS)

@@ -22,31 +22,38 @@ from .jsonl import read_jsonl
 from .metrics import mean_pass_at_k
 from .models import load_model, set_threads
 from .prompts import model_input_text
-from .sampling import decode_answer, encode_prompts, generate
+from .sampling import decode_answer, encode_prompts, generate, padding_is_exact
+
+
+def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]:
+    """Batches of (record, prompt ids) jobs: in order when left padding is exact for the
+    model, else prompts of equal length together."""
+    groups = defaultdict(list)
+    for job in jobs:
+        groups[0 if mixed_lengths else len(job[1])].append(job)
+    return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
 
 def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict]:
-    """n samples per record; prompts of equal length are batched together."""
+    """n samples per record, graded."""
     texts = [model_input_text(tokenizer, r["prompts"][s["template"]], s["template"]) for r in records]
     jobs = [(r, ids) for r, ids in zip(records, encode_prompts(tokenizer, texts))
             for _ in range(s["n_samples"])]
-    by_len = defaultdict(list)
-    for job in jobs:
-        by_len[len(job[1])].append(job)
-    device = next(model.parameters()).device
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    mixed = len({len(ids) for _, ids in jobs}) > 1 and padding_is_exact(
+        model, pad_id, tokenizer.mask_token_id, jobs[0][1])
+    if len({len(ids) for _, ids in jobs}) > 1 and not mixed:
+        print("model ignores attention_mask (padded logits differ): batching prompts by length")
     out = []
     bar = tqdm(total=len(jobs), desc="sampling", mininterval=10)
-    for group in by_len.values():
-        for i in range(0, len(group), s["batch_size"]):
-            batch = group[i:i + s["batch_size"]]
-            prompt = torch.tensor([ids for _, ids in batch], device=device)
-            seqs = generate(model, prompt, mask_id=tokenizer.mask_token_id, generator=generator,
-                            **s["sampler"])
-            for (record, ids), seq in zip(batch, seqs.tolist()):
-                text = decode_answer(tokenizer, seq[len(ids):])
-                verdict = grade(task, record, text, s["code_limits"])
-                out.append({"id": record["id"], "text": text, **verdict.as_dict()})
-            bar.update(len(batch))
+    for batch in plan_batches(jobs, s["batch_size"], mixed):
+        gen = generate(model, [ids for _, ids in batch], mask_id=tokenizer.mask_token_id, pad_id=pad_id,
+                       generator=generator, **s["sampler"])
+        for (record, _), answer in zip(batch, gen.answers.tolist()):
+            text = decode_answer(tokenizer, answer)
+            verdict = grade(task, record, text, s["code_limits"])
+            out.append({"id": record["id"], "text": text, **verdict.as_dict()})
+        bar.update(len(batch))
     bar.close()
     return out
 

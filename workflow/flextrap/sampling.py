@@ -9,13 +9,19 @@ committed, as many as LLaDA's schedule gives this step.
 - arbitrary order (paper default): remasking='low_confidence', block_length 32 of 256.
 - AR order: block_length=1 (the left-most masked token is the one committed).
 - random order: remasking='random'.
+Only the current block's logits are sampled and scored; with `trace=True` every
+generated position records when it was committed and how uncertain the model was.
 """
 from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 REMASKING = ("low_confidence", "random", "neg_entropy", "margin")
+TRACE_FIELDS = ("step", "entropy", "confidence", "token")
 
 
 def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
@@ -34,48 +40,140 @@ def sample_tokens(logits: torch.Tensor, temperature: float, generator=None) -> t
     return (logits.exp() / (-torch.log(u)) ** temperature).argmax(-1)
 
 
-def score(logits: torch.Tensor, tokens: torch.Tensor, remasking: str, generator=None) -> torch.Tensor:
-    """Confidence of each candidate under the untempered distribution (higher = commit first)."""
+def entropy(probs: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats over the last dimension."""
+    return -(probs * torch.log(probs.clamp_min(1e-300))).sum(-1)
+
+
+def score(probs: torch.Tensor, tokens: torch.Tensor, remasking: str, generator=None) -> torch.Tensor:
+    """Score of each candidate under the untempered distribution `probs` (float64);
+    the highest scores are committed first."""
     if remasking == "random":
         return torch.rand(tokens.shape, generator=generator, device=tokens.device, dtype=torch.float64)
-    probs = F.softmax(logits.double(), dim=-1)
     if remasking == "low_confidence":
         return probs.gather(-1, tokens[..., None]).squeeze(-1)
     if remasking == "neg_entropy":
-        return (probs * torch.log(probs.clamp_min(1e-300))).sum(-1)
+        return -entropy(probs)
     if remasking == "margin":
         top2 = probs.topk(2, dim=-1).values
         return top2[..., 0] - top2[..., 1]
     raise ValueError(f"unknown remasking {remasking!r}; known: {REMASKING}")
 
 
+@dataclass
+class Generation:
+    """Output of `generate`. `sequences` are the (left-padded) prompts followed by the
+    answers. With trace=True, `trace[field]` is (batch, gen_length) for each of
+    TRACE_FIELDS: the step a position was committed at, the entropy (nats) of the
+    model's untempered predictive distribution there at that step, the probability of
+    the committed token under it, and the token."""
+    sequences: torch.Tensor
+    prompt_lengths: list[int]
+    gen_length: int
+    trace: dict | None = None
+
+    @property
+    def answers(self) -> torch.Tensor:
+        return self.sequences[:, -self.gen_length:]
+
+
+def model_device(model) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def left_pad(prompts, pad_id: int | None):
+    """(ids, attention_mask or None) for a (batch, P) tensor or a list of token-id lists."""
+    if torch.is_tensor(prompts):
+        return prompts, None
+    lengths = {len(q) for q in prompts}
+    if len(lengths) == 1:
+        return torch.tensor([list(q) for q in prompts]), None
+    if pad_id is None:
+        raise ValueError("prompts of different lengths need a pad_id")
+    width = max(lengths)
+    ids = torch.tensor([[pad_id] * (width - len(q)) + list(q) for q in prompts])
+    mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in prompts])
+    return ids, mask
+
+
+def forward_kwargs(model, attention_mask) -> dict:
+    """The attention mask, plus position ids that start at each prompt's first token for
+    models that take them (learned positions need it; rotary ones are unaffected)."""
+    if attention_mask is None:
+        return {}
+    kwargs = {"attention_mask": attention_mask}
+    if "position_ids" in inspect.signature(model.forward).parameters:
+        kwargs["position_ids"] = (attention_mask.cumsum(1) - 1).clamp_min(0)
+    return kwargs
+
+
 @torch.no_grad()
-def generate(model, prompt_ids: torch.Tensor, *, gen_length: int, steps: int, block_length: int,
-             temperature: float, remasking: str, mask_id: int, attention_mask=None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Prompt (batch, P) -> full sequences (batch, P + gen_length)."""
+def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], atol: float = 1e-3) -> bool:
+    """Does a left-padded prompt with an attention mask give the logits it gives alone?
+    (Older LLaDA revisions silently ignore attention_mask: then group prompts by length.)"""
+    device = model_device(model)
+    short = list(token_ids[:4]) + [mask_id] * 4
+    ids, mask = left_pad([list(token_ids) + short, short], pad_id)
+    batch = model(ids.to(device), **forward_kwargs(model, mask.to(device))).logits.float()
+    alone = model(torch.tensor([short], device=device)).logits[0].float()
+    return torch.allclose(batch[1, -len(short):], alone, atol=atol)
+
+
+@torch.no_grad()
+def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, temperature: float,
+             remasking: str, mask_id: int, pad_id: int | None = None,
+             generator: torch.Generator | None = None, trace: bool = False) -> Generation:
+    """Sample answers for a batch of prompts: a (batch, P) tensor, or token-id lists of
+    any lengths (left-padded with `pad_id`, which must not be the mask token)."""
     if gen_length % block_length or steps % (gen_length // block_length):
         raise ValueError("block_length must divide gen_length and the block count must divide steps")
+    if pad_id is not None and pad_id == mask_id:
+        raise ValueError("pad_id must differ from mask_id")
+    device = model_device(model)
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
     b, p = prompt_ids.shape
-    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=prompt_ids.device)
-    x[:, :p] = prompt_ids
-    if attention_mask is not None:
-        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(b, gen_length)], dim=1)
-    num_blocks = gen_length // block_length
+    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
+    x[:, :p] = prompt_ids.to(device)
+    attention_mask = None
+    if prompt_mask is not None:
+        attention_mask = torch.cat([prompt_mask, prompt_mask.new_ones(b, gen_length)], 1).to(device)
+    kwargs = forward_kwargs(model, attention_mask)
+    record = _empty_trace(b, gen_length, device) if trace else None
+    num_blocks, global_step = gen_length // block_length, 0
     for block in range(num_blocks):
         lo, hi = p + block * block_length, p + (block + 1) * block_length
         schedule = num_transfer_tokens((x[:, lo:hi] == mask_id).sum(1), steps // num_blocks)
         for step in range(schedule.shape[1]):
-            logits = model(x, attention_mask=attention_mask).logits[:, lo:hi]
+            logits = model(x, **kwargs).logits[:, lo:hi]
             still_masked = x[:, lo:hi] == mask_id
             tokens = sample_tokens(logits, temperature, generator)
-            confidence = score(logits, tokens, remasking, generator).masked_fill(~still_masked, -torch.inf)
+            probs = F.softmax(logits.double(), dim=-1)
+            confidence = score(probs, tokens, remasking, generator).masked_fill(~still_masked, -torch.inf)
             commit = torch.zeros_like(still_masked)
             for row in range(b):
-                k = int(schedule[row, step])
-                commit[row, confidence[row].topk(k).indices] = True
+                commit[row, confidence[row].topk(int(schedule[row, step])).indices] = True
             x[:, lo:hi] = torch.where(commit, tokens, x[:, lo:hi])
-    return x
+            if trace:
+                _record(record, commit, lo - p, global_step, probs, tokens)
+            global_step += 1
+    lengths = [p] * b if prompt_mask is None else prompt_mask.sum(1).tolist()
+    return Generation(x, lengths, gen_length, record)
+
+
+def _empty_trace(b: int, gen_length: int, device) -> dict:
+    return {f: torch.zeros(b, gen_length, device=device,
+                           dtype=torch.float64 if f in ("entropy", "confidence") else torch.long)
+            for f in TRACE_FIELDS}
+
+
+def _record(record: dict, commit: torch.Tensor, offset: int, step: int, probs, tokens) -> None:
+    """Store the trace of the positions committed at this step (the block starts at `offset`)."""
+    cols = slice(offset, offset + commit.shape[1])
+    values = {"step": torch.full_like(tokens, step), "entropy": entropy(probs),
+              "confidence": probs.gather(-1, tokens[..., None]).squeeze(-1), "token": tokens}
+    for field, value in values.items():
+        record[field][:, cols] = torch.where(commit, value, record[field][:, cols])
 
 
 def encode_prompts(tokenizer, texts: list[str]) -> list[list[int]]:
