@@ -22,7 +22,7 @@ from .jsonl import read_jsonl
 from .metrics import mean_pass_at_k
 from .models import load_model, set_threads
 from .prompts import model_input_text
-from .sampling import decode_answer, encode_prompts, generate, padding_is_exact
+from .sampling import decode_answer, encode_prompts, generate, model_device, padding_is_exact
 
 
 def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]:
@@ -40,9 +40,9 @@ def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict
     jobs = [(r, ids) for r, ids in zip(records, encode_prompts(tokenizer, texts))
             for _ in range(s["n_samples"])]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    mixed = len({len(ids) for _, ids in jobs}) > 1 and padding_is_exact(
-        model, pad_id, tokenizer.mask_token_id, jobs[0][1])
-    if len({len(ids) for _, ids in jobs}) > 1 and not mixed:
+    lengths_differ = len({len(ids) for _, ids in jobs}) > 1
+    mixed = lengths_differ and padding_is_exact(model, pad_id, tokenizer.mask_token_id, jobs[0][1])
+    if lengths_differ and not mixed:
         print("model ignores attention_mask (padded logits differ): batching prompts by length")
     out = []
     bar = tqdm(total=len(jobs), desc="sampling", mininterval=10)
@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     set_threads(args.threads)
     model, tokenizer = load_model(spec, s.get("device", "auto"))
     records = read_jsonl(args.data, required=("id", "prompts"))[: s["max_problems"]]
-    generator = torch.Generator(next(model.parameters()).device).manual_seed(s["seed"])
+    generator = torch.Generator(model_device(model)).manual_seed(s["seed"])
     t0 = time.time()
     samples = sample_and_grade(model, tokenizer, records, args.task, s, generator)
     seconds = time.time() - t0

@@ -27,6 +27,7 @@ from .errors import FlextrapError
 from .jsonl import read_jsonl
 from .models import build_tiny_model, build_word_tokenizer, count_parameters, set_threads
 from .prompts import model_input_text
+from .sampling import forward_kwargs, left_pad
 from .sft import noised_batch, sft_loss
 
 
@@ -39,22 +40,20 @@ def encode(records: list[dict], tokenizer, template: str, gen_length: int, max_l
     if too_long > gen_length:
         raise FlextrapError(f"pretrain.gen_length={gen_length} is shorter than the longest "
                             f"answer plus EOS ({too_long} tokens)")
-    p = max(len(q) for q in prompts)
+    prompt_ids, prompt_mask = left_pad(prompts, tokenizer.pad_token_id)
+    b, p = prompt_ids.shape
     if p + gen_length > max_length:
         raise FlextrapError(f"pretrain.max_length={max_length} is shorter than the longest prompt "
                             f"plus gen_length ({p} + {gen_length})")
-    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
-    rows = [[pad] * (p - len(q)) + q + a + [eos] * (gen_length - len(a)) for q, a in zip(prompts, answers)]
-    input_ids = torch.tensor(rows)
+    eos = tokenizer.eos_token_id
+    answer_ids = torch.tensor([a + [eos] * (gen_length - len(a)) for a in answers])
+    input_ids = torch.cat([prompt_ids, answer_ids], 1)
     answer_mask = torch.zeros_like(input_ids, dtype=torch.bool)
     answer_mask[:, p:] = True
-    attention_mask = torch.tensor([[0] * (p - len(q)) + [1] * (len(q) + gen_length) for q in prompts])
+    if prompt_mask is None:
+        prompt_mask = torch.ones_like(prompt_ids)
+    attention_mask = torch.cat([prompt_mask, torch.ones_like(answer_ids)], 1)
     return input_ids, answer_mask, attention_mask
-
-
-def positions(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Position ids that start at the first real token (learned positions + left padding)."""
-    return (attention_mask.cumsum(1) - 1).clamp_min(0)
 
 
 def lr_at(step: int, s: dict) -> float:
@@ -84,8 +83,7 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
     for step in bar:
         idx = torch.randint(len(records), (s["batch_size"],), generator=gen)
         noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], tokenizer.mask_token_id, gen)
-        mask = attention_mask[idx]
-        logits = model(input_ids=noisy, attention_mask=mask, position_ids=positions(mask)).logits
+        logits = model(input_ids=noisy, **forward_kwargs(model, attention_mask[idx])).logits
         loss = sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)

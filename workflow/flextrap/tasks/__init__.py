@@ -14,7 +14,6 @@ from ..errors import FlextrapError
 from ..prompts import user_message
 
 TASKS = ("synthetic", "gsm8k", "math500", "humaneval", "mbpp")
-REQUIRED_FIELDS = ("id", "question", "prompts")
 
 
 def load(task: str, split: str, spec: dict) -> list[dict]:
