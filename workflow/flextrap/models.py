@@ -10,6 +10,8 @@ and `tokenizer.mask_token_id` is set.
 from __future__ import annotations
 
 import os
+import weakref
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -92,6 +94,58 @@ def load_model(spec: dict, device: str = "auto"):
     if tokenizer.mask_token_id is None:
         raise FlextrapError(f"model {spec}: tokenizer has no mask token; set `mask_token_id`")
     return model.to(dev).eval(), tokenizer
+
+
+_HEADS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _head_replaced(model, name: str, module):
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    original = getattr(parent, attr)
+    setattr(parent, attr, module)
+    try:
+        yield
+    finally:
+        setattr(parent, attr, original)
+
+
+@torch.no_grad()
+def _find_head(model):
+    """(name, module) of the model's output layer when the body/head split is exact,
+    checked once on a probe input; None when the full forward must be used."""
+    get = getattr(model, "get_output_embeddings", None)
+    head = get() if get else None
+    if not isinstance(head, torch.nn.Linear) or head is model.get_input_embeddings():
+        return None
+    name = next((n for n, m in model.named_modules() if m is head), None)
+    if not name:
+        return None
+    vocab = head.out_features
+    probe = (torch.arange(8, device=head.weight.device) * 7919 % vocab)[None]
+    full = model(probe).logits.float()
+    with _head_replaced(model, name, torch.nn.Identity()):
+        hidden = model(probe).logits
+    split = head(hidden).float() if hidden.shape[-1] == head.in_features else None
+    exact = split is not None and torch.allclose(split, full, rtol=1e-3, atol=1e-3)
+    return (name, head) if exact else None
+
+
+def logits_at(model, input_ids, positions: slice, **kwargs) -> torch.Tensor:
+    """`model(input_ids).logits[:, positions]`, applying the output layer (the LM head,
+    126,464 wide for LLaDA) only at those positions when the model allows: the body
+    runs with the head replaced by the identity, then the head runs on the kept rows.
+    Models where that split is not exact fall back to the full forward."""
+    if model not in _HEADS:
+        _HEADS[model] = _find_head(model)
+    found = _HEADS[model]
+    if found is None:
+        return model(input_ids, **kwargs).logits[:, positions]
+    name, head = found
+    with _head_replaced(model, name, torch.nn.Identity()):
+        hidden = model(input_ids, **kwargs).logits[:, positions]
+    return head(hidden)
 
 
 def count_parameters(model) -> int:

@@ -9,7 +9,8 @@ committed, as many as LLaDA's schedule gives this step.
 - arbitrary order (paper default): remasking='low_confidence', block_length 32 of 256.
 - AR order: block_length=1 (the left-most masked token is the one committed).
 - random order: remasking='random'.
-Only the current block's logits are sampled and scored; with `trace=True` every
+Only the current block's logits are computed (the LM head runs only there, see
+`models.logits_at`), sampled and scored; with `trace=True` every
 generated position records when it was committed and how uncertain the model was.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .models import logits_at
 
 REMASKING = ("low_confidence", "random", "neg_entropy", "margin")
 TRACE_FIELDS = ("step", "entropy", "confidence", "token")
@@ -31,12 +34,21 @@ def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     return base + (torch.arange(steps, device=n_masked.device)[None] < remainder).long()
 
 
+def uniform(shape, generator, device) -> torch.Tensor:
+    """Float64 U(0,1) noise of `shape`; `generator` may be one torch.Generator or a list
+    of them, one per batch row (then each row's draws do not depend on its batch)."""
+    if isinstance(generator, (list, tuple)):
+        return torch.stack([torch.rand(shape[1:], generator=g, device=device, dtype=torch.float64)
+                            for g in generator])
+    return torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
+
+
 def sample_tokens(logits: torch.Tensor, temperature: float, generator=None) -> torch.Tensor:
     """Gumbel-max sampling of softmax(logits / T) in float64, as LLaDA's add_gumbel_noise."""
     if temperature == 0:
         return logits.argmax(-1)
     logits = logits.double()
-    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=torch.float64)
+    u = uniform(logits.shape, generator, logits.device)
     return (logits.exp() / (-torch.log(u)) ** temperature).argmax(-1)
 
 
@@ -49,7 +61,7 @@ def score(probs: torch.Tensor, tokens: torch.Tensor, remasking: str, generator=N
     """Score of each candidate under the untempered distribution `probs` (float64);
     the highest scores are committed first."""
     if remasking == "random":
-        return torch.rand(tokens.shape, generator=generator, device=tokens.device, dtype=torch.float64)
+        return uniform(tokens.shape, generator, tokens.device)
     if remasking == "low_confidence":
         return probs.gather(-1, tokens[..., None]).squeeze(-1)
     if remasking == "neg_entropy":
@@ -125,7 +137,9 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
              remasking: str, mask_id: int, pad_id: int | None = None,
              generator: torch.Generator | None = None, trace: bool = False) -> Generation:
     """Sample answers for a batch of prompts: a (batch, P) tensor, or token-id lists of
-    any lengths (left-padded with `pad_id`, which must not be the mask token)."""
+    any lengths (left-padded with `pad_id`, which must not be the mask token).
+    `generator`: one torch.Generator, or one per prompt (each row then reproduces
+    alone, whatever batch it is sampled in)."""
     if gen_length % block_length or steps % (gen_length // block_length):
         raise ValueError("block_length must divide gen_length and the block count must divide steps")
     if pad_id is not None and pad_id == mask_id:
@@ -145,7 +159,7 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
         lo, hi = p + block * block_length, p + (block + 1) * block_length
         schedule = num_transfer_tokens((x[:, lo:hi] == mask_id).sum(1), steps // num_blocks)
         for step in range(schedule.shape[1]):
-            logits = model(x, **kwargs).logits[:, lo:hi]
+            logits = logits_at(model, x, slice(lo, hi), **kwargs)
             still_masked = x[:, lo:hi] == mask_id
             tokens = sample_tokens(logits, temperature, generator)
             probs = F.softmax(logits.double(), dim=-1)
