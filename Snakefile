@@ -34,9 +34,14 @@ def as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/passk.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -44,3 +49,5 @@ rule all:
         data_outputs(),
         pretrained_models(),
         model_check_output(config["base_model"], config["model_check"]["task"]),
+        passk_outputs(config["base_model"]),
+        figure_outputs(config["base_model"]),

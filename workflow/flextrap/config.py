@@ -68,6 +68,13 @@ def semantic_errors(c: dict) -> list[str]:
         errors.append(f"passk.ks: k={max(p['ks'])} exceeds passk.n_samples={p['n_samples']}")
     for n in e["gen_lengths"]:
         errors += _divides("evaluation.block_length", n, e["block_length"], None)
+    order_refs = [("passk.coverage", o) for pair in p["coverage"] for o in pair] + \
+                 [("passk.block_sweep", o) for o in p["block_sweep"]] + \
+                 [("figures.bypass_order", c["figures"]["bypass_order"])]
+    errors += [f"{key}: {o!r} is not a key of passk.orders" for key, o in order_refs if o not in p["orders"]]
+    for name, order in p["orders"].items():
+        errors += [f"passk.orders.{name}.tasks: {t!r} has no template under passk.template"
+                   for t in order.get("tasks", []) if t not in p["template"]]
     if mc["order"] not in p["orders"]:
         errors.append(f"model_check.order: {mc['order']!r} is not a key of passk.orders")
     task_refs = [(f"passk.template.{t}", t) for t in p["template"]] + \

@@ -12,47 +12,24 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from . import provenance
 from .cli import cli_entry, parse_args
-from .graders import grade
 from .jsonl import read_jsonl
 from .metrics import mean_pass_at_k
 from .models import load_model, set_threads
-from .prompts import model_input_text
-from .sampling import decode_answer, encode_prompts, generate, model_device, padding_is_exact
+from .sample import batches_for, draw, graded_records, make_jobs
 
 
-def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]:
-    """Batches of (record, prompt ids) jobs: in order when left padding is exact for the
-    model, else prompts of equal length together."""
-    groups = defaultdict(list)
-    for job in jobs:
-        groups[0 if mixed_lengths else len(job[1])].append(job)
-    return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
-
-
-def sample_and_grade(model, tokenizer, records, task, s, generator) -> list[dict]:
-    """n samples per record, graded."""
-    texts = [model_input_text(tokenizer, r["prompts"][s["template"]], s["template"]) for r in records]
-    jobs = [(r, ids) for r, ids in zip(records, encode_prompts(tokenizer, texts))
-            for _ in range(s["n_samples"])]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    lengths_differ = len({len(ids) for _, ids in jobs}) > 1
-    mixed = lengths_differ and padding_is_exact(model, pad_id, tokenizer.mask_token_id, jobs[0][1])
-    if lengths_differ and not mixed:
-        print("model ignores attention_mask (padded logits differ): batching prompts by length")
+def sample_and_grade(model, tokenizer, records, task, s) -> list[dict]:
+    """n samples per record (each with its own seed), graded."""
+    jobs = make_jobs(tokenizer, records, s["template"], s["n_samples"], s["seed"])
     out = []
-    bar = tqdm(total=len(jobs), desc="sampling", mininterval=10)
-    for batch in plan_batches(jobs, s["batch_size"], mixed):
-        gen = generate(model, [ids for _, ids in batch], mask_id=tokenizer.mask_token_id, pad_id=pad_id,
-                       generator=generator, **s["sampler"])
-        for (record, _), answer in zip(batch, gen.answers.tolist()):
-            text = decode_answer(tokenizer, answer)
-            verdict = grade(task, record, text, s["code_limits"])
-            out.append({"id": record["id"], "text": text, **verdict.as_dict()})
+    bar = tqdm(total=len(jobs), desc="sampling", unit="sample", mininterval=10)
+    for batch in batches_for(model, tokenizer, jobs, s["batch_size"]):
+        gen = draw(model, tokenizer, batch, s["sampler"], trace=False)
+        out += graded_records(batch, gen, tokenizer, task, s["code_limits"])
         bar.update(len(batch))
     bar.close()
     return out
@@ -65,17 +42,16 @@ def main(argv=None) -> None:
     set_threads(args.threads)
     model, tokenizer = load_model(spec, s.get("device", "auto"))
     records = read_jsonl(args.data, required=("id", "prompts"))[: s["max_problems"]]
-    generator = torch.Generator(model_device(model)).manual_seed(s["seed"])
     t0 = time.time()
-    samples = sample_and_grade(model, tokenizer, records, args.task, s, generator)
+    samples = sample_and_grade(model, tokenizer, records, args.task, s)
     seconds = time.time() - t0
     counts = defaultdict(lambda: [0, 0])
     for sample in samples:
         counts[sample["id"]][0] += 1
-        counts[sample["id"]][1] += sample["correct"]
+        counts[sample["id"]][1] += sample["verdict"]["correct"]
     result = {"pass@1": round(mean_pass_at_k([tuple(c) for c in counts.values()], 1), 4),
               "problems": len(counts), "samples_per_problem": s["n_samples"],
-              "seconds": round(seconds, 1), "examples": samples[:5],
+              "seconds": round(seconds, 1), "examples": [{k: r[k] for k in ("id", "sample", "text", "verdict")} for r in samples[:5]],
               "protocol": provenance.record("model_check", s, model=spec, data=args.data, task=args.task)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

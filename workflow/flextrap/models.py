@@ -70,29 +70,51 @@ def _hub_error(spec: dict, err: Exception) -> FlextrapError:
         f"or set the model's `path:` to a local directory")
 
 
-def load_model(spec: dict, device: str = "auto"):
-    """`(model, tokenizer)` for a model spec from the config (see module docstring)."""
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+def _hub_kwargs(spec: dict) -> dict:
+    return dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False))
 
-    dev = pick_device(device)
-    if "path" in spec:
-        path = Path(spec["path"])
-        if not (path / "config.json").exists():
-            raise FlextrapError(f"{path}: not a saved model (no config.json)")
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForMaskedLM.from_pretrained(path)
-    else:
-        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
-        kwargs = dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False))
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **kwargs)
-            model = AutoModel.from_pretrained(spec["hf_id"], dtype=dtype, **kwargs)
-        except (OSError, ValueError) as err:
-            raise _hub_error(spec, err) from None
+
+def _local_path(spec: dict) -> Path:
+    path = Path(spec["path"])
+    if not (path / "config.json").exists():
+        raise FlextrapError(f"{path}: not a saved model (no config.json)")
+    return path
+
+
+def load_tokenizer(spec: dict):
+    """The tokenizer of a model spec, with `mask_token_id` set (see module docstring)."""
+    from transformers import AutoTokenizer
+
+    try:
+        if "path" in spec:
+            tokenizer = AutoTokenizer.from_pretrained(_local_path(spec))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **_hub_kwargs(spec))
+    except (OSError, ValueError) as err:
+        if "path" in spec:
+            raise
+        raise _hub_error(spec, err) from None
     if "mask_token_id" in spec:
         tokenizer.mask_token_id = spec["mask_token_id"]  # LLaDA: 126336, not in its tokenizer config
     if tokenizer.mask_token_id is None:
         raise FlextrapError(f"model {spec}: tokenizer has no mask token; set `mask_token_id`")
+    return tokenizer
+
+
+def load_model(spec: dict, device: str = "auto"):
+    """`(model, tokenizer)` for a model spec from the config (see module docstring)."""
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    dev = pick_device(device)
+    tokenizer = load_tokenizer(spec)
+    if "path" in spec:
+        model = AutoModelForMaskedLM.from_pretrained(_local_path(spec))
+    else:
+        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
+        try:
+            model = AutoModel.from_pretrained(spec["hf_id"], dtype=dtype, **_hub_kwargs(spec))
+        except (OSError, ValueError) as err:
+            raise _hub_error(spec, err) from None
     return model.to(dev).eval(), tokenizer
 
 

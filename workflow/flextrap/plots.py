@@ -1,0 +1,141 @@
+"""Figures from the CSV outputs only (never from models), so any figure redraws in seconds.
+
+    python -m flextrap.plots --figure passk_curves --inputs '["a.csv", "b.csv"]' --settings '<json>' \\
+        --out results/figures/tiny/passk_curves   # writes .png and .pdf
+
+Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
+passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7).
+One panel per task; every order keeps its colour across figures.
+"""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .cli import cli_entry, parse_args  # noqa: E402
+from .errors import FlextrapError  # noqa: E402
+
+ORDER_COLORS = {"ar": "#1f77b4", "arbitrary": "#ff7f0e", "random": "#2ca02c"}
+STYLE = {"figure.dpi": 100, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False}
+
+
+def color(order: str, i: int = 0) -> str:
+    return ORDER_COLORS.get(order, plt.get_cmap("tab10")(3 + i % 7))
+
+
+def panels(tasks: list[str], height: float = 3.0):
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), height), squeeze=False)
+    return fig, dict(zip(tasks, axes[0]))
+
+
+def passk_curves(df: pd.DataFrame, s: dict):
+    """Pass@k vs k (log2 axis) per order with the bootstrap band (Fig. 3)."""
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    for task, ax in axes.items():
+        for i, (order, rows) in enumerate(df[df.task == task].groupby("order", sort=False)):
+            if order not in s["orders"]:
+                continue
+            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, color=color(order, i), label=order)
+            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=color(order, i), alpha=0.2, lw=0)
+        ax.set_xscale("log", base=2)
+        ax.set(title=task, xlabel="k", ylabel="Pass@k")
+        ax.legend()
+    return fig
+
+
+def coverage(df: pd.DataFrame, s: dict):
+    """Share of problems solved at k = n only by A, only by B, by both (Fig. 4)."""
+    if df.empty:
+        raise FlextrapError("coverage: no pair of sampled orders to compare (passk.coverage)")
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    for task, ax in axes.items():
+        row = df[df.task == task].iloc[0]
+        labels = [f"only {row.a}", f"only {row.b}", "both"]
+        shares = [100 * row[c] for c in ("share_only_a", "share_only_b", "share_both")]
+        bars = ax.bar(labels, shares, color=[color(row.a), color(row.b), "0.6"])
+        ax.bar_label(bars, fmt="%.1f%%")
+        ax.set(title=f"{task} (k = {row.k})", ylabel="% of problems solved")
+    return fig
+
+
+def passk_vs_block_length(df: pd.DataFrame, s: dict):
+    """Pass@k at a few k against the block length of the swept orders (Fig. 5)."""
+    df = df[df.order.isin(s["block_sweep"])]
+    if df.empty:
+        raise FlextrapError("passk_vs_block_length: none of passk.block_sweep was sampled")
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    for task, ax in axes.items():
+        rows = df[df.task == task]
+        for i, k in enumerate(sorted(set(rows.k))[::2]):
+            at_k = rows[rows.k == k].sort_values("block_length")
+            ax.plot(at_k.block_length, at_k.pass_at_k, marker="o", ms=3, label=f"k = {k}",
+                    color=plt.get_cmap("viridis")(i / 5))
+        ax.set_xscale("log", base=2)
+        ax.set(title=task, xlabel="block length", ylabel="Pass@k")
+        ax.legend()
+    return fig
+
+
+def bypassed_tokens(df: pd.DataFrame, s: dict):
+    """The most often bypassed words in one order, as a share of all bypasses (Fig. 6)."""
+    df = df[df.order == s["bypass_order"]]
+    fig, axes = panels(list(dict.fromkeys(df.task)), height=0.25 * s["top_bypassed"] + 1)
+    for task, ax in axes.items():
+        top = df[df.task == task].nlargest(s["top_bypassed"], "bypassed")[::-1]
+        ax.barh(top.word, 100 * top.share_of_bypassed, color=color(s["bypass_order"]))
+        ax.set(title=f"{task}: {s['bypass_order']} order", xlabel="% of all bypassed tokens")
+    return fig
+
+
+def connective_entropy(df: pd.DataFrame, s: dict):
+    """Decode entropy of each connective per order; dashed: mean over all tokens (Fig. 7)."""
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    orders = [o for o in s["orders"] if o in set(df.order)]
+    for task, ax in axes.items():
+        rows = df[(df.task == task) & (df["count"] > 0)]
+        words = list(dict.fromkeys(rows[rows.kind == "connective"].word))
+        width = 0.8 / max(len(orders), 1)
+        for i, order in enumerate(orders):
+            mine = rows[rows.order == order].set_index("word")
+            heights = [mine.mean_entropy.get(w, np.nan) for w in words]
+            ax.bar(np.arange(len(words)) + (i - (len(orders) - 1) / 2) * width, heights, width,
+                   color=color(order, i), label=order)
+            ax.axhline(mine.mean_entropy.get("(all tokens)", np.nan), ls="--", lw=1, color=color(order, i))
+        ax.set_xticks(np.arange(len(words)), words, rotation=45, ha="right")
+        ax.set(title=task, ylabel="decode entropy (nats)")
+        ax.legend(title="dashed: all tokens", title_fontsize=7)
+    return fig
+
+
+FIGURES = {f.__name__: f for f in (passk_curves, coverage, passk_vs_block_length, bypassed_tokens,
+                                   connective_entropy)}
+
+
+def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:
+    """Draw figure `name` from CSVs and save `out`.png and `out`.pdf."""
+    df = pd.concat([pd.read_csv(p) for p in inputs])
+    with plt.rc_context(STYLE):
+        fig = FIGURES[name](df, settings)
+        fig.tight_layout()
+        for ext in ("png", "pdf"):
+            fig.savefig(f"{out}.{ext}", dpi=settings.get("dpi", 150))
+        plt.close(fig)
+
+
+@cli_entry
+def main(argv=None) -> None:
+    args = parse_args(__doc__, ["figure", "inputs", "settings", "out"], argv)
+    if args.figure not in FIGURES:
+        raise FlextrapError(f"unknown figure {args.figure!r}; known: {', '.join(FIGURES)}")
+    draw(args.figure, json.loads(args.inputs), json.loads(args.settings), args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+# Figures of Sec. 3, drawn from the CSVs only (PNG in the report, PDF beside it).
+# One rule per figure: `snakemake results/figures/<model>/<figure>.pdf` redraws one.
+
+PASSK_FIGURES = {  # figure -> (stage, CSV name) it is drawn from
+    "passk_curves": ("passk", "passk"),
+    "coverage": ("passk", "coverage"),
+    "passk_vs_block_length": ("passk", "passk"),
+    "bypassed_tokens": ("entropy", "bypass"),
+    "connective_entropy": ("entropy", "connective_entropy"),
+}
+
+
+def passk_figures():
+    """The figures this config can draw (Fig. 5 only with a block-length sweep)."""
+    figs = [f for f in PASSK_FIGURES if f != "passk_vs_block_length" or config["passk"]["block_sweep"]]
+    if not config["passk"]["coverage"]:
+        figs.remove("coverage")
+    return figs
+
+
+def figure_settings():
+    f, p = config["figures"], config["passk"]
+    return as_json({**f, "orders": list(p["orders"]), "block_sweep": p["block_sweep"]})
+
+
+for _fig, (_stage, _csv) in PASSK_FIGURES.items():
+
+    rule:
+        name:
+            f"figure_{_fig}"
+        input:
+            lambda w, stage=_stage, csv=_csv: [
+                f"results/{stage}/{w.model}/{t}/{csv}.csv" for t in passk_tasks()
+            ],
+        output:
+            png=report(
+                f"results/figures/{{model}}/{_fig}.png",
+                caption=f"../report/{_fig}.rst",
+                category="Sec. 3: the flexibility trap",
+                subcategory="{model}",
+            ),
+            pdf=f"results/figures/{{model}}/{_fig}.pdf",
+        params:
+            figure=_fig,
+            inputs=lambda w, input: as_json(list(input)),
+            settings=figure_settings(),
+            out=lambda w, output: output.png[: -len(".png")],
+        log:
+            f"results/logs/figures/{{model}}/{_fig}.log",
+        shell:
+            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
+
+
+def figure_outputs(model):
+    return [f"results/figures/{model}/{f}.{ext}" for f in passk_figures() for ext in ("png", "pdf")]

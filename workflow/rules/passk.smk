@@ -1,0 +1,103 @@
+# Sec. 3: samples of the base model under each decoding order -> Pass@k, coverage,
+# bypass and connective-entropy statistics. Sampling is sharded: one job per shard.
+
+
+def passk_tasks():
+    return list(config["passk"]["template"])
+
+
+def orders_for(task):
+    """Orders sampled for a task (an order may be limited to some tasks)."""
+    return [o for o, spec in config["passk"]["orders"].items() if task in spec.get("tasks", [task])]
+
+
+def shard_paths(model, task, order):
+    n = config["passk"]["shards"]
+    return [f"results/samples/{model}/{task}/{order}/shard{i}of{n}.jsonl" for i in range(n)]
+
+
+def shards_by_order(w):
+    return {o: shard_paths(w.model, w.task, o) for o in orders_for(w.task)}
+
+
+def sample_settings(w):
+    p = config["passk"]
+    order = {k: v for k, v in p["orders"][w.order].items() if k != "tasks"}
+    return as_json({
+        "template": p["template"][w.task], "device": config["device"], "n_samples": p["n_samples"],
+        "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": p["seed"],
+        "code_limits": config["grading"]["code"],
+        "sampler": {"gen_length": p["gen_length"], "steps": p["steps"],
+                    "temperature": p["temperature"], **order},
+    })
+
+
+rule sample:
+    input:
+        model=lambda w: model_input(w.model),
+        data="results/data/{task}/test.jsonl",
+    output:
+        "results/samples/{model}/{task}/{order}/shard{shard}of{shards}.jsonl",
+    wildcard_constraints:
+        order="|".join(config["passk"]["orders"]),
+        shard=r"\d+",
+        shards=r"\d+",
+    params:
+        model=lambda w: model_spec(w.model),
+        settings=sample_settings,
+    threads: config["threads"]
+    log:
+        "results/logs/sample/{model}/{task}/{order}/shard{shard}of{shards}.log",
+    benchmark:
+        "results/benchmarks/sample/{model}/{task}/{order}/shard{shard}of{shards}.tsv"
+    shell:
+        "python -m flextrap.sample --model {params.model:q} --data {input.data} --task {wildcards.task} "
+        "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
+        "--out {output} --threads {threads} > {log} 2>&1"
+
+
+def passk_settings(w):
+    p = config["passk"]
+    return as_json({"model": w.model, "task": w.task, "ks": p["ks"], "bootstrap": p["bootstrap"],
+                    "coverage": p["coverage"], "orders": p["orders"]})
+
+
+rule pass_at_k:
+    input:
+        lambda w: [path for paths in shards_by_order(w).values() for path in paths],
+    output:
+        passk="results/passk/{model}/{task}/passk.csv",
+        coverage="results/passk/{model}/{task}/coverage.csv",
+    params:
+        samples=lambda w: as_json(shards_by_order(w)),
+        settings=passk_settings,
+    log:
+        "results/logs/pass_at_k/{model}/{task}.log",
+    shell:
+        "python -m flextrap.passk --samples {params.samples:q} --settings {params.settings:q} "
+        "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
+
+
+rule entropy_stats:
+    input:
+        samples=lambda w: [path for paths in shards_by_order(w).values() for path in paths],
+        model=lambda w: model_input(w.model),
+    output:
+        bypass="results/entropy/{model}/{task}/bypass.csv",
+        entropy="results/entropy/{model}/{task}/connective_entropy.csv",
+    params:
+        samples=lambda w: as_json(shards_by_order(w)),
+        model=lambda w: model_spec(w.model),
+        settings=lambda w: as_json({"model": w.model, "task": w.task, **config["entropy"]}),
+    log:
+        "results/logs/entropy_stats/{model}/{task}.log",
+    shell:
+        "python -m flextrap.traces --samples {params.samples:q} --model {params.model:q} "
+        "--settings {params.settings:q} --out-bypass {output.bypass} "
+        "--out-entropy {output.entropy} > {log} 2>&1"
+
+
+def passk_outputs(model):
+    return [f"results/{stage}/{model}/{task}/{name}.csv" for task in passk_tasks()
+            for stage, name in (("passk", "passk"), ("passk", "coverage"),
+                                ("entropy", "bypass"), ("entropy", "connective_entropy"))]
