@@ -58,3 +58,47 @@ def test_hub_model_offline_is_a_clear_error(monkeypatch):
             "trust_remote_code": True, "mask_token_id": 126336}
     with pytest.raises(FlextrapError, match="could not load model GSAI-ML/LLaDA-8B-Instruct.*Pre-download"):
         load_model(spec, device="cpu")
+
+
+def test_logits_at_applies_the_head_only_where_asked_and_equals_the_full_forward(tmp_path):
+    from flextrap.models import _HEADS, logits_at
+    model, tok = tiny(tmp_path)
+    ids = torch.tensor([tok("a = 3 , b = 4 ; find b :", add_special_tokens=False).input_ids + [tok.mask_token_id] * 4])
+    with torch.no_grad():
+        full = model(ids).logits
+        part = logits_at(model, ids, slice(5, 9))
+    assert _HEADS[model] is not None  # BERT's split is exact, so it is used
+    assert part.shape == (1, 4, len(tok)) and torch.allclose(part, full[:, 5:9], atol=1e-5)
+    calls = []
+    head = model.get_output_embeddings()
+    hook = head.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[1]))
+    with torch.no_grad():
+        logits_at(model, ids, slice(5, 6))
+    hook.remove()
+    assert calls == [1]  # the vocabulary projection saw one position, not the whole sequence
+
+
+def test_logits_at_falls_back_to_the_full_forward_when_the_split_is_not_exact():
+    from types import SimpleNamespace
+
+    from flextrap.models import _HEADS, logits_at
+
+    class Softcapped(torch.nn.Module):  # a head followed by a non-linearity: no exact split
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10)
+
+        def get_input_embeddings(self):
+            return self.emb
+
+        def get_output_embeddings(self):
+            return self.out
+
+        def forward(self, x, **kw):
+            return SimpleNamespace(logits=torch.tanh(self.out(self.emb(x))) * 3)
+
+    model = Softcapped()
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert torch.allclose(logits_at(model, ids, slice(1, 3)), model(ids).logits[:, 1:3])
+    assert _HEADS[model] is None

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from conftest import ROOT
 
@@ -33,6 +34,24 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     # The target for the tiny model: Pass@1 in [0.15, 0.7] at T=0.6, arbitrary order.
     assert 0.15 <= card["pass@1"] <= 0.7
     assert (results / "logs" / "pretrain_tiny" / "tiny.log").exists()
+    # Sec. 3 analyses from real samples of the tiny model, both orders.
+    passk = pd.read_csv(results / "passk" / "tiny" / "synthetic" / "passk.csv")
+    assert set(passk.order) == {"ar", "arbitrary"} and set(passk.problems) == {64}
+    for order, rows in passk.groupby("order"):
+        assert rows.pass_at_k.is_monotonic_increasing and (rows.ci_low <= rows.pass_at_k).all()
+        print(f"{order}: " + ", ".join(f"pass@{r.k} = {r.pass_at_k:.3f}" for r in rows.itertuples()))
+    entropy = pd.read_csv(results / "entropy" / "tiny" / "synthetic" / "connective_entropy.csv")
+    print(entropy[["order", "word", "count", "mean_entropy"]].to_string(index=False))
+    bypass = pd.read_csv(results / "entropy" / "tiny" / "synthetic" / "bypass.csv")
+    assert bypass[bypass.order == "ar"].bypassed.sum() == 0 < bypass[bypass.order == "arbitrary"].bypassed.sum()
+    for fig in ("passk_curves", "coverage", "bypassed_tokens", "connective_entropy"):
+        for ext in ("png", "pdf"):
+            assert (results / "figures" / "tiny" / f"{fig}.{ext}").stat().st_size > 1000
+    # A user reruns one stage: deleting a figure redraws only that figure.
+    (results / "figures" / "tiny" / "coverage.pdf").unlink()
+    redo = snakemake(tmp_path, "-n", "--cores", "2")
+    assert "figure_coverage" in redo.stdout and "sample " not in redo.stdout
+    assert snakemake(tmp_path, "--cores", "2").returncode == 0
     # Nothing left to do: a second run is a no-op.
     again = snakemake(tmp_path, "-n", "--cores", "2")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

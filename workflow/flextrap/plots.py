@@ -84,12 +84,15 @@ def passk_vs_block_length(df: pd.DataFrame, s: dict):
 
 
 def bypassed_tokens(df: pd.DataFrame, s: dict):
-    """The most often bypassed words in one order, as a share of all bypasses (Fig. 6)."""
+    """The most often bypassed words in one order, as a share of all bypasses, each
+    labelled with how often that word is bypassed when it occurs (Fig. 6)."""
     df = df[df.order == s["bypass_order"]]
     fig, axes = panels(list(dict.fromkeys(df.task)), height=0.25 * s["top_bypassed"] + 1)
     for task, ax in axes.items():
         top = df[df.task == task].nlargest(s["top_bypassed"], "bypassed")[::-1]
-        ax.barh(top.word, 100 * top.share_of_bypassed, color=color(s["bypass_order"]))
+        bars = ax.barh(top.word, 100 * top.share_of_bypassed, color=color(s["bypass_order"]))
+        ax.bar_label(bars, [f"{r:.0%} of its uses" for r in top.bypass_rate], fontsize=7, padding=2)
+        ax.margins(x=0.3)
         ax.set(title=f"{task}: {s['bypass_order']} order", xlabel="% of all bypassed tokens")
     return fig
 

@@ -1,0 +1,119 @@
+"""Sharded sampling records: seeds, reproducibility, resume after a kill; Pass@k and
+entropy tables and the figures drawn from them, on a tiny random model."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from flextrap import passk, plots, traces
+from flextrap.models import build_tiny_model, build_word_tokenizer
+from flextrap.sample import run_shard, sample_seed, shard_of
+from flextrap.tasks import prepare
+
+SPEC = {"splits": ["test"], "templates": ["plain"],
+        "generator": {"seed": 5, "n_train": 0, "n_test": 6, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
+                      "modulus": 10}}
+SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
+            "sampler": {"gen_length": 16, "steps": 16, "temperature": 0.8, "block_length": 4,
+                        "remasking": "low_confidence"}}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    records = prepare("synthetic", "test", SPEC)
+    tok = build_word_tokenizer([r["prompts"]["plain"] for r in records] + ["first then so therefore answer"])
+    torch.manual_seed(0)
+    arch = {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+    return build_tiny_model(arch, tok, max_length=128).eval(), tok, records
+
+
+def test_shards_partition_the_problems():
+    items = list(range(11))
+    shards = [shard_of(items, i, 4) for i in range(4)]
+    assert sum(shards, []) == items and {len(s) for s in shards} <= {2, 3}
+
+
+def test_seeds_are_stable_and_distinct():
+    assert sample_seed(0, "p1", 0) == sample_seed(0, "p1", 0)
+    assert len({sample_seed(s, p, i) for s in (0, 1) for p in ("p1", "p2") for i in range(50)}) == 200
+
+
+def test_records_hold_what_the_analyses_need_and_rerun_identically(setup, tmp_path):
+    model, tok, records = setup
+    a = run_shard(model, tok, records, "synthetic", SETTINGS, tmp_path / "a.jsonl")
+    b = run_shard(model, tok, records, "synthetic", {**SETTINGS, "batch_size": 5}, tmp_path / "b.jsonl")
+    assert len(a) == len(records) * 3
+    first = a[0]
+    assert set(first) >= {"id", "sample", "seed", "text", "token_ids", "trace", "verdict"}
+    assert len(first["token_ids"]) == 16 and set(first["trace"]) == {"step", "entropy", "confidence"}
+    assert sorted(first["trace"]["step"]) == list(range(16))  # one commit per step
+    assert a == run_shard(model, tok, records, "synthetic", SETTINGS, tmp_path / "a2.jsonl")
+    # per-sample seeds: another batching gives the same samples
+    assert [r["token_ids"] for r in a] == [r["token_ids"] for r in b]
+    assert not list(tmp_path.glob("*.partial-*"))  # nothing left behind
+
+
+def test_a_killed_shard_resumes_without_redoing_finished_batches(setup, tmp_path, monkeypatch):
+    model, tok, records = setup
+    full = run_shard(model, tok, records, "synthetic", SETTINGS, tmp_path / "full.jsonl")
+    out = tmp_path / "killed.jsonl"
+    import flextrap.sample as sample_mod
+    real_draw, calls = sample_mod.draw, []
+
+    def dying_draw(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # killed during the third batch
+        return real_draw(*args, **kwargs)
+
+    monkeypatch.setattr(sample_mod, "draw", dying_draw)
+    with pytest.raises(KeyboardInterrupt):
+        run_shard(model, tok, records, "synthetic", SETTINGS, out)
+    partial = next(tmp_path.glob("killed.jsonl.partial-*"))
+    assert not out.exists() and len(partial.read_text().splitlines()) == 8  # two batches of 4
+    with open(partial, "a") as f:
+        f.write('{"id": "torn')  # a write cut short by the kill
+    calls.clear()
+    monkeypatch.setattr(sample_mod, "draw", lambda *a, **k: (calls.append(1), real_draw(*a, **k))[1])
+    resumed = run_shard(model, tok, records, "synthetic", SETTINGS, out)
+    assert len(calls) == 5 - 2  # 18 samples = 5 batches, 2 were done
+    assert resumed == full and not partial.exists()
+
+
+def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
+    model, tok, records = setup
+    orders = {"ar": {"block_length": 1, "remasking": "low_confidence"},
+              "arbitrary": {"block_length": 4, "remasking": "low_confidence"}}
+    paths = {}
+    for name, order in orders.items():
+        s = {**SETTINGS, "sampler": {**SETTINGS["sampler"], **order}}
+        paths[name] = [str(tmp_path / f"{name}.jsonl")]
+        run_shard(model, tok, records, "synthetic", s, tmp_path / f"{name}.jsonl")
+    s = {"model": "m", "task": "synthetic", "ks": [1, 2, 3], "coverage": [["ar", "arbitrary"]],
+         "bootstrap": {"resamples": 50, "confidence": 0.9, "seed": 0}, "orders": orders,
+         "connectives": ["first", "then", "so", "therefore"], "min_occurrences": 1}
+    passk.main(["--samples", json.dumps(paths), "--settings", json.dumps(s),
+                "--out-passk", str(tmp_path / "passk.csv"), "--out-coverage", str(tmp_path / "coverage.csv")])
+    table = pd.read_csv(tmp_path / "passk.csv")
+    assert set(table.order) == {"ar", "arbitrary"} and list(table.k[:3]) == [1, 2, 3]
+    cov = pd.read_csv(tmp_path / "coverage.csv").iloc[0]
+    assert cov.only_a + cov.only_b + cov.both + cov.neither == len(records)
+    tok.save_pretrained(tmp_path / "model")
+    (tmp_path / "model" / "config.json").write_text("{}")
+    traces.main(["--samples", json.dumps(paths), "--model", json.dumps({"path": str(tmp_path / "model")}),
+                 "--settings", json.dumps(s), "--out-bypass", str(tmp_path / "bypass.csv"),
+                 "--out-entropy", str(tmp_path / "entropy.csv")])
+    bypass = pd.read_csv(tmp_path / "bypass.csv")
+    assert bypass[bypass.order == "ar"].bypassed.sum() == 0  # AR order never skips a position
+    entropy = pd.read_csv(tmp_path / "entropy.csv")
+    assert set(entropy.word) >= {"first", "(all tokens)", "(all connectives)"}
+    figure_settings = {"orders": list(orders), "block_sweep": ["ar", "arbitrary"], "top_bypassed": 5,
+                       "bypass_order": "arbitrary", "dpi": 50}
+    inputs = {"passk_curves": "passk.csv", "coverage": "coverage.csv", "passk_vs_block_length": "passk.csv",
+              "bypassed_tokens": "bypass.csv", "connective_entropy": "entropy.csv"}
+    for name, csv in inputs.items():
+        plots.main(["--figure", name, "--inputs", json.dumps([str(tmp_path / csv)]),
+                    "--settings", json.dumps(figure_settings), "--out", str(tmp_path / name)])
+        for ext in ("png", "pdf"):
+            assert (tmp_path / f"{name}.{ext}").stat().st_size > 1000
