@@ -82,9 +82,9 @@ def main() -> None:
     x = torch.cat([prompt, torch.full((args.batch, args.gen), mask_id)], 1)
     with torch.no_grad():
         t_forward, _ = seconds(lambda: model(x).logits, 5)
+        t_body, _ = seconds(lambda: logits_at(model, x, slice(args.prompt, args.prompt + 1)), 5)
     print(f"vocab {args.vocab}, hidden {args.hidden}, layers {args.layers}, batch {args.batch}, "
           f"prompt {args.prompt} + gen {args.gen}, {args.threads} threads")
-        t_body, _ = seconds(lambda: logits_at(model, x, slice(args.prompt, args.prompt + 1)), 5)
     print(f"one forward pass: {t_forward * 1e3:.1f} ms "
           f"(with the LM head at one position only: {t_body * 1e3:.1f} ms)")
     for name, block in (("AR order (block 1)", 1), ("arbitrary (block 8)", 8)):
