@@ -41,6 +41,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/passk.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -49,5 +50,6 @@ rule all:
         data_outputs(),
         pretrained_models(),
         model_check_output(config["base_model"], config["model_check"]["task"]),
-        passk_outputs(config["base_model"]),
-        figure_outputs(config["base_model"]),
+        [passk_outputs(m) + figure_outputs(m) for m in (config["base_model"], TRAINED)],
+        rules.accuracy_table.output,
+        rules.figure_reward_curve.output,

@@ -12,7 +12,7 @@ from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
 
 SCHEMA = ROOT / "config" / "schema.yaml"
-CONFIGS = ["config/config.yaml", "config/paper.yaml"]
+CONFIGS = ["config/config.yaml", "config/paper.yaml", "config/ci.yaml"]
 
 
 def load(name="config/config.yaml"):
@@ -21,7 +21,7 @@ def load(name="config/config.yaml"):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_shipped_configs_are_valid(name):
-    check_config(load(name), SCHEMA)
+    check_config(with_default(load(name), ROOT / "config" / "config.yaml"), SCHEMA)
 
 
 def _set(path, value):
@@ -122,6 +122,10 @@ def test_paper_dry_run_does_not_inherit_the_tiny_model(tmp_path):
     result = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "-s", str(ROOT / "Snakefile"),
                        "--directory", str(tmp_path))
     assert "pretrain_tiny" not in result.stdout and "synthetic" not in result.stdout
+    # the training job asks for the GPU resources of the config
+    train = result.stdout[result.stdout.index("rule train_justgrpo:"):]
+    train = train[:train.index("\n\n")]
+    assert "gpu=8" in train and "runtime=1440" in train and "mem_mb=900000" in train
 
 
 def test_bad_config_stops_snakemake_with_one_line(tmp_path):

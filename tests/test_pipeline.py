@@ -1,4 +1,5 @@
-"""One real end-to-end run of the embedded default (config/config.yaml), as a user runs it."""
+"""One real end-to-end run of the embedded default as a user runs it, at CI size
+(config/ci.yaml on top of config/config.yaml: every rule, fewer problems and steps)."""
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from conftest import ROOT
 
 def snakemake(workdir, *args):
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-                           "--directory", str(workdir), *args], capture_output=True, text=True)
+                           "--directory", str(workdir), "--configfile", str(ROOT / "config" / "ci.yaml"),
+                           *args], capture_output=True, text=True)
 
 
 @pytest.mark.slow
@@ -28,7 +30,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     card = json.loads((results / "model_check" / "tiny" / "synthetic.json").read_text())
     print(f"tiny model: {trained['parameters']} parameters, trained in {trained['train_seconds']} s; "
           f"pass@1 = {card['pass@1']}")
-    assert card["problems"] == 200 and card["samples_per_problem"] == 4
+    assert card["problems"] == 200 and card["samples_per_problem"] == 2
     assert card["protocol"]["settings"]["sampler"] == {"gen_length": 56, "steps": 56, "block_length": 8,
                                                        "temperature": 0.6, "remasking": "low_confidence"}
     # The issue's target for the tiny model: Pass@1 in [0.15, 0.7] at T=0.6, arbitrary order.
@@ -36,7 +38,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (results / "logs" / "pretrain_tiny" / "tiny.log").exists()
     # Sec. 3 analyses from real samples of the tiny model, both orders.
     passk = pd.read_csv(results / "passk" / "tiny" / "synthetic" / "passk.csv")
-    assert set(passk.order) == {"ar", "arbitrary"} and set(passk.problems) == {64}
+    assert set(passk.order) == {"ar", "arbitrary"} and set(passk.problems) == {16}
     for order, rows in passk.groupby("order"):
         assert rows.pass_at_k.is_monotonic_increasing and (rows.ci_low <= rows.pass_at_k).all()
         print(f"{order}: " + ", ".join(f"pass@{r.k} = {r.pass_at_k:.3f}" for r in rows.itertuples()))
@@ -47,6 +49,17 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     for fig in ("passk_curves", "coverage", "bypassed_tokens", "connective_entropy"):
         for ext in ("png", "pdf"):
             assert (results / "figures" / "tiny" / f"{fig}.{ext}").stat().st_size > 1000
+    # JustGRPO: trained, saved like any model, evaluated beside the base model.
+    trained = results / "models" / "tiny-justgrpo"
+    log = pd.read_csv(trained / "train_log.csv")
+    assert list(log.step) == [1, 2, 3, 4] and log.grad_norm.notna().all()
+    print(log.to_string(index=False))
+    table = pd.read_csv(results / "tables" / "accuracy.csv")
+    assert set(table.method) == {"base", "JustGRPO"} and set(table.source) == {"measured"}
+    print((results / "tables" / "accuracy.md").read_text())
+    assert (results / "passk" / "tiny-justgrpo" / "synthetic" / "passk.csv").exists()
+    assert (results / "figures" / "justgrpo" / "reward_curve.pdf").stat().st_size > 1000
+    assert not (results / "models" / "tiny-justgrpo.ckpt").exists()  # removed once training ends
     # A user reruns one stage: deleting a figure redraws only that figure.
     (results / "figures" / "tiny" / "coverage.pdf").unlink()
     redo = snakemake(tmp_path, "-n", "--cores", "2")

@@ -105,8 +105,9 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def with_default(config: dict, default_path: str | Path) -> dict:
-    """`config` itself when it came from a config file (it has `run_name`), else the
-    default config file with `config` (command-line --config overrides) on top."""
+    """`config` itself when it came from a complete config file (it has `run_name`), else
+    the default config file with `config` on top (command-line --config values, or an
+    override file without `run_name` such as config/ci.yaml)."""
     if "run_name" in config:
         return config
     return deep_merge(yaml.safe_load(Path(default_path).read_text()), config)

@@ -99,3 +99,13 @@ def grade_code(record: dict, completion: str, limits: dict) -> Verdict:
         return Verdict(False, code, 0.0, has_block, syntax_ok)
     rate = int(m.group(1)) / int(m.group(2))
     return Verdict(rate == 1.0, code, rate, has_block, syntax_ok)
+
+
+def reward(task: str, verdict: Verdict) -> float:
+    """JustGRPO's training reward (paper Sec. 4): 1/0 correctness for math and the
+    synthetic task; for code, a format reward (1 for a valid python block, 0.5 for a
+    block with a syntax error, 0 for none) plus the unit-test pass rate."""
+    if task in CODE_TASKS:
+        fmt = 0.0 if not verdict.has_code_block else (1.0 if verdict.syntax_ok else 0.5)
+        return fmt + verdict.pass_rate
+    return float(verdict.correct)

@@ -87,7 +87,8 @@ def load_tokenizer(spec: dict):
 
     try:
         if "path" in spec:
-            tokenizer = AutoTokenizer.from_pretrained(_local_path(spec))
+            tokenizer = AutoTokenizer.from_pretrained(_local_path(spec),
+                                                      trust_remote_code=spec.get("trust_remote_code", False))
         else:
             tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **_hub_kwargs(spec))
     except (OSError, ValueError) as err:
@@ -107,8 +108,9 @@ def load_model(spec: dict, device: str = "auto"):
 
     dev = pick_device(device)
     tokenizer = load_tokenizer(spec)
-    if "path" in spec:
-        model = AutoModelForMaskedLM.from_pretrained(_local_path(spec))
+    if "path" in spec:  # a saved remote-code model (a trained LLaDA) registers itself under AutoModel
+        auto = AutoModel if spec.get("trust_remote_code") else AutoModelForMaskedLM
+        model = auto.from_pretrained(_local_path(spec), trust_remote_code=spec.get("trust_remote_code", False))
     else:
         dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
         try:
@@ -154,20 +156,39 @@ def _find_head(model):
     return (name, head) if exact else None
 
 
-def logits_at(model, input_ids, positions: slice, **kwargs) -> torch.Tensor:
-    """`model(input_ids).logits[:, positions]`, applying the output layer (the LM head,
-    126,464 wide for LLaDA) only at those positions when the model allows: the body
-    runs with the head replaced by the identity, then the head runs on the kept rows.
-    Models where that split is not exact fall back to the full forward."""
+def hidden_and_head(model, input_ids, **kwargs):
+    """(hidden, head): the input of the model's output layer at every position and that
+    layer, when the body/head split is exact for this model (checked once on a probe);
+    else (logits, None)."""
     if model not in _HEADS:
         _HEADS[model] = _find_head(model)
     found = _HEADS[model]
     if found is None:
-        return model(input_ids, **kwargs).logits[:, positions]
+        return model(input_ids, **kwargs).logits, None
     name, head = found
     with _head_replaced(model, name, torch.nn.Identity()):
-        hidden = model(input_ids, **kwargs).logits[:, positions]
-    return head(hidden)
+        return model(input_ids, **kwargs).logits, head
+
+
+def logits_at(model, input_ids, positions, **kwargs) -> torch.Tensor:
+    """The model's logits at `positions` only: a slice (the same columns in every row,
+    result (batch, columns, vocab)) or a (batch,) tensor (one column per row, result
+    (batch, vocab)). The output layer (the LM head, 126,464 wide for LLaDA) runs only
+    there when the model allows: the body runs with the head replaced by the identity,
+    then the head runs on the kept rows. Models where that split is not exact fall back
+    to the full forward."""
+    hidden, head = hidden_and_head(model, input_ids, **kwargs)
+    if isinstance(positions, slice):
+        kept = hidden[:, positions]
+    else:
+        kept = hidden[torch.arange(hidden.shape[0], device=hidden.device), positions]
+    return kept if head is None else head(kept)
+
+
+def use_full_forward(model) -> None:
+    """Never split this model's head (e.g. under FSDP, where the head's parameters are
+    only gathered inside the wrapped forward)."""
+    _HEADS[model] = None
 
 
 def count_parameters(model) -> int:
@@ -179,3 +200,16 @@ def set_threads(n: int | None) -> None:
     if n:
         torch.set_num_threads(n)
         os.environ.setdefault("OMP_NUM_THREADS", str(n))
+
+
+def enable_activation_checkpointing(model) -> str:
+    """Recompute activations in the backward pass. LLaDA's remote model refuses
+    transformers' `gradient_checkpointing_enable` but has its own switch."""
+    inner = getattr(model, "model", None)
+    if hasattr(inner, "set_activation_checkpointing"):
+        inner.set_activation_checkpointing("whole_layer")
+        return "whole_layer (LLaDA)"
+    if getattr(model, "supports_gradient_checkpointing", False):
+        model.gradient_checkpointing_enable()
+        return "transformers gradient checkpointing"
+    raise FlextrapError(f"{type(model).__name__} has no activation checkpointing switch")

@@ -4,7 +4,8 @@
         --out results/figures/tiny/passk_curves   # writes .png and .pdf
 
 Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
-passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7).
+passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
+reward_curve (JustGRPO training).
 One panel per task; every order keeps its colour across figures.
 """
 from __future__ import annotations
@@ -117,8 +118,21 @@ def connective_entropy(df: pd.DataFrame, s: dict):
     return fig
 
 
+def reward_curve(df: pd.DataFrame, s: dict):
+    """Mean rollout reward per JustGRPO step, and the share of groups with a signal."""
+    fig, ax = plt.subplots(figsize=(4.2, 3.0))
+    ax.plot(df.step, df.mean_reward, marker="o", ms=2, color=color("ar"), label="mean reward")
+    window = max(1, len(df) // 10)
+    ax.plot(df.step, df.mean_reward.rolling(window, min_periods=1).mean(), color="k", lw=1,
+            label=f"running mean ({window} steps)")
+    ax.plot(df.step, df.nonzero_adv_groups, color="0.6", lw=1, ls=":", label="groups with A != 0")
+    ax.set(xlabel="JustGRPO step", ylabel="reward / share", title="JustGRPO training")
+    ax.legend()
+    return fig
+
+
 FIGURES = {f.__name__: f for f in (passk_curves, coverage, passk_vs_block_length, bypassed_tokens,
-                                   connective_entropy)}
+                                   connective_entropy, reward_curve)}
 
 
 def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:

@@ -135,11 +135,14 @@ def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], ato
 @torch.no_grad()
 def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, temperature: float,
              remasking: str, mask_id: int, pad_id: int | None = None,
-             generator: torch.Generator | None = None, trace: bool = False) -> Generation:
+             generator: torch.Generator | None = None, trace: bool = False,
+             priority: torch.Tensor | None = None) -> Generation:
     """Sample answers for a batch of prompts: a (batch, P) tensor, or token-id lists of
     any lengths (left-padded with `pad_id`, which must not be the mask token).
     `generator`: one torch.Generator, or one per prompt (each row then reproduces
-    alone, whatever batch it is sampled in)."""
+    alone, whatever batch it is sampled in).
+    `priority` (gen_length,): a fixed decoding order replacing the remasking score
+    (the highest-priority masked position commits first; JustGRPO-Random's rollouts)."""
     if gen_length % block_length or steps % (gen_length // block_length):
         raise ValueError("block_length must divide gen_length and the block count must divide steps")
     if pad_id is not None and pad_id == mask_id:
@@ -163,7 +166,11 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
             still_masked = x[:, lo:hi] == mask_id
             tokens = sample_tokens(logits, temperature, generator)
             probs = F.softmax(logits.double(), dim=-1)
-            confidence = score(probs, tokens, remasking, generator).masked_fill(~still_masked, -torch.inf)
+            if priority is None:
+                confidence = score(probs, tokens, remasking, generator)
+            else:
+                confidence = priority[lo - p:hi - p].to(device, torch.float64).expand(b, -1)
+            confidence = confidence.masked_fill(~still_masked, -torch.inf)
             commit = torch.zeros_like(still_masked)
             for row in range(b):
                 commit[row, confidence[row].topk(int(schedule[row, step])).indices] = True

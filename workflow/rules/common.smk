@@ -14,8 +14,16 @@ def model_dir(name):
     return f"results/models/{name}"
 
 
+TRAINED = f"{config['base_model']}-justgrpo"  # the base model after JustGRPO (results/models/)
+
+
 def model_spec(name):
-    """The spec `flextrap.models.load_model` takes, as JSON."""
+    """The spec `flextrap.models.load_model` takes, as JSON. A trained model keeps its
+    base model's mask token id and remote-code flag."""
+    if name == TRAINED:
+        base = config["models"][config["base_model"]]
+        keep = {k: base[k] for k in ("mask_token_id", "trust_remote_code") if k in base}
+        return as_json({"path": model_dir(name), **keep})
     spec = config["models"][name]
     if "pretrain" in spec:
         return as_json({"path": model_dir(name)})
@@ -24,7 +32,7 @@ def model_spec(name):
 
 def model_input(name):
     """Input files a rule that loads model `name` depends on (none for hub models)."""
-    return [model_dir(name)] if name in PRETRAINED else []
+    return [model_dir(name)] if name in PRETRAINED or name == TRAINED else []
 
 
 def data_outputs():

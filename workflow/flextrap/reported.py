@@ -1,0 +1,16 @@
+"""Numbers the paper reports (Ni et al., 2026, Table 1; ../shared/PAPER.md), shown beside
+ours in the tables and always labelled "reported". Accuracy (%) at generation lengths
+128 / 256 / 512; None where the paper has no entry."""
+
+TABLE1_LENGTHS = (128, 256, 512)
+TABLE1 = {
+    "d1": {"gsm8k": (73.2, 81.1, 82.1), "math500": (33.8, 38.6, 40.2)},
+    "wd1": {"gsm8k": (77.2, 80.8, 82.3), "math500": (33.3, 34.4, 39.0)},
+    "ESPO": {"gsm8k": (80.0, 82.3, 83.7), "math500": (36.0, 39.0, 43.4), "humaneval": (28.1, 42.1, 50.0),
+             "mbpp": (47.4, 44.6, 44.2)},
+    "GDPO": {"gsm8k": (78.4, 82.8, 84.5), "math500": (33.2, 39.6, 41.4), "humaneval": (26.2, 39.6, 39.0),
+             "mbpp": (43.6, 50.6, 47.1)},
+    "SPG": {"gsm8k": (78.5, 86.1, 84.5), "math500": (33.4, 40.0, 41.8)},
+    "JustGRPO": {"gsm8k": (83.8, 89.1, 89.8), "math500": (39.0, 45.1, 45.2), "humaneval": (37.8, 49.4, 48.7),
+                 "mbpp": (50.6, 52.4, 49.0)},
+}

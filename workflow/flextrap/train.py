@@ -1,0 +1,223 @@
+"""JustGRPO training (paper Sec. 4, Table 3): AR-order rollouts, exact AR likelihood.
+
+    python -m flextrap.train --model '<json model spec>' --data results/data/synthetic/train.jsonl \\
+        --task synthetic --settings '<json of config justgrpo>' --out results/models/tiny-justgrpo
+    accelerate launch --config_file envs/accelerate_fsdp.yaml -m flextrap.train ...   # multi-GPU
+
+Each step takes `prompts_per_step` training prompts (consecutive slices of a per-epoch
+permutation: the data order is a function of the seed and the step), draws
+`group_size` rollouts per prompt in AR order (block 1; every rollout has its own seed
+from the step and its index), grades them, and makes one policy update with the
+GRPO loss of `flextrap.grpo` (micro-batches accumulate into one optimizer step; the
+sequences with zero advantage add nothing to the loss and are skipped). A
+checkpoint (accelerate state: model, optimizer, RNG) is written every
+`checkpoint_every` steps to `<out>.ckpt/`; a rerun resumes from the latest one, so no
+step is repeated or skipped. The final model is written with `save_pretrained`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import provenance
+from .cli import cli_entry, parse_args
+from .errors import FlextrapError
+from .graders import grade, reward
+from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
+from .jsonl import read_jsonl
+from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
+from .sample import make_jobs, pad_id_of, sample_seed
+from .sampling import decode_answer, generate, left_pad
+
+LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds"]
+
+
+def step_prompts(records: list, step: int, per_step: int, seed: int) -> list:
+    """The prompts of training step `step` (0-based)."""
+    steps_per_epoch = len(records) // per_step
+    if steps_per_epoch == 0:
+        raise FlextrapError(f"justgrpo.prompts_per_step={per_step} exceeds the {len(records)} training prompts")
+    epoch, i = divmod(step, steps_per_epoch)
+    perm = torch.randperm(len(records), generator=torch.Generator().manual_seed(seed + epoch))
+    return [records[j] for j in perm[i * per_step:(i + 1) * per_step].tolist()]
+
+
+def decoding_order(s: dict, device) -> torch.Tensor | None:
+    """None for AR order; JustGRPO-Random's fixed permutation of the answer positions."""
+    if s["order"] == "ar":
+        return None
+    return torch.randperm(s["gen_length"], generator=torch.Generator().manual_seed(s["seed"])).to(device)
+
+
+@torch.no_grad()
+def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, order, device) -> dict:
+    """`group_size` graded samples per prompt, grouped consecutively."""
+    jobs = make_jobs(tokenizer, prompts, s["template"], s["group_size"], s["seed"])
+    jobs = [j._replace(seed=sample_seed(s["seed"], f"step{step}/{j.record['id']}", j.index)) for j in jobs]
+    generators = [torch.Generator(device).manual_seed(j.seed) for j in jobs]
+    priority = None if order is None else -(torch.argsort(order)).double()  # rank 0 first
+    pad_id = pad_id_of(tokenizer)
+    gen = generate(model, [j.prompt_ids for j in jobs], gen_length=s["gen_length"], steps=s["gen_length"],
+                   block_length=1 if order is None else s["gen_length"], temperature=s["rollout_temperature"],
+                   remasking="low_confidence", mask_id=tokenizer.mask_token_id, pad_id=pad_id,
+                   generator=generators, trace=True, priority=priority)
+    texts = [decode_answer(tokenizer, a) for a in gen.answers.tolist()]
+    rewards = torch.tensor([reward(task, grade(task, j.record, t, s["code_limits"])) for j, t in zip(jobs, texts)])
+    prompt_ids, prompt_mask = left_pad([j.prompt_ids for j in jobs], pad_id)
+    attention_mask = None if prompt_mask is None else torch.cat(
+        [prompt_mask, prompt_mask.new_ones(len(jobs), s["gen_length"])], 1)
+    return {"prompt_ids": prompt_ids.to(device), "completions": gen.answers.clone(),
+            "attention_mask": None if attention_mask is None else attention_mask.to(device),
+            "entropy": gen.trace["entropy"].float(), "rewards": rewards}
+
+
+def micro_batch_losses(model, batch: dict, adv: torch.Tensor, s: dict, mask_id: int, order,
+                       n_active: int, n_processes: int):
+    """The step's GRPO loss in micro-batches over the sequences with non-zero advantage
+    (the others add nothing). Gradients are averaged across processes, hence the factor
+    `n_processes`: the sum over processes is then the loss of the whole step."""
+    active = adv.nonzero().flatten().tolist()
+    for start in range(0, len(active), s["micro_batch"]):
+        rows = active[start:start + s["micro_batch"]]
+        positions = None
+        if s["top_entropy_fraction"] < 1:
+            positions = top_entropy_positions(batch["entropy"][rows], s["top_entropy_fraction"])
+            positions = positions.to(batch["completions"].device)
+        am = None if batch["attention_mask"] is None else batch["attention_mask"][rows]
+        logp = ar_logprobs(model, batch["prompt_ids"][rows], batch["completions"][rows], mask_id,
+                           chunk=s["logprob_chunk"], attention_mask=am, order=order, positions=positions)
+        yield n_processes * grpo_loss(logp, logp.detach(), adv[rows].to(logp.device), clip_eps=s["clip_eps"],
+                                      gen_length=s["gen_length"], token_mask=positions, n_active=n_active)
+
+
+def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order) -> dict:
+    t0 = time.time()
+    device = accelerator.device
+    mine = step_prompts(records, step, s["prompts_per_step"], s["seed"])[accelerator.process_index::
+                                                                         accelerator.num_processes]
+    model.eval()
+    batch = rollouts(model, tokenizer, mine, task, s, step, order, device)
+    groups = batch["rewards"].view(-1, s["group_size"])
+    nonzero = (groups.std(1) > 0).float()
+    adv = group_advantages(groups, s["adv_eps"]).flatten()
+    n_active = int(accelerator.gather(torch.tensor([int((adv != 0).sum())], device=device)).sum())
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    total = 0.0
+    for loss in micro_batch_losses(model, batch, adv, s, tokenizer.mask_token_id, order, n_active,
+                                   accelerator.num_processes):
+        accelerator.backward(loss)
+        total += loss.item() / accelerator.num_processes
+    grad_norm = accelerator.clip_grad_norm_(model.parameters(), s["grad_clip"])
+    optimizer.step()
+    stats = accelerator.gather(torch.stack([batch["rewards"].mean(), nonzero.mean()]).to(device)[None]).mean(0)
+    seconds = time.time() - t0
+    tokens = len(batch["rewards"]) * s["gen_length"] * accelerator.num_processes
+    return {"step": step + 1, "mean_reward": round(stats[0].item(), 4), "nonzero_adv_groups": round(stats[1].item(), 4),
+            "loss": round(total, 6), "grad_norm": round(float(grad_norm), 5),
+            "tokens_per_s": round(tokens / seconds, 1), "seconds": round(seconds, 2)}
+
+
+def latest_checkpoint(ckpt_root: Path, settings_hash: str) -> tuple[Path | None, dict]:
+    """The newest complete checkpoint made with these settings (meta.json is written last)."""
+    found = []
+    for meta_path in ckpt_root.glob("step_*/meta.json"):
+        meta = json.loads(meta_path.read_text())
+        if meta["settings_hash"] == settings_hash:
+            found.append((meta["step"], meta_path.parent, meta))
+    if not found:
+        return None, {"step": 0, "log": [], "elapsed": 0.0}
+    _, path, meta = max(found, key=lambda f: f[0])
+    return path, meta
+
+
+def save_checkpoint(accelerator, ckpt_root: Path, step: int, log: list, elapsed: float, settings_hash: str) -> None:
+    path = ckpt_root / f"step_{step:06d}"
+    accelerator.save_state(str(path), safe_serialization=False)  # tied BERT weights
+    if accelerator.is_main_process:
+        meta = {"step": step, "log": log, "elapsed": elapsed, "settings_hash": settings_hash}
+        (path / "meta.json").write_text(json.dumps(meta))
+        for old in ckpt_root.glob("step_*"):
+            if old != path:
+                shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, seconds: float, **extra) -> None:
+    accelerator.wait_for_everyone()
+    state = accelerator.get_state_dict(model)
+    if not accelerator.is_main_process:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    accelerator.unwrap_model(model).save_pretrained(out, state_dict=state)
+    tokenizer.save_pretrained(out)
+    with open(out / "train_log.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(log)
+    provenance.write(out / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
+                     processes=accelerator.num_processes, **extra)
+
+
+def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None) -> list[dict]:
+    """Train and save to `out`; returns the per-step log. `stop_after` ends the run after
+    that many steps without saving the final model (used to test resuming)."""
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=s.get("device") == "cpu")
+    model, tokenizer = load_model(spec, str(accelerator.device))  # each process its own GPU
+    if s["activation_checkpointing"]:
+        accelerator.print(f"activation checkpointing: {enable_activation_checkpointing(model)}")
+    records = read_jsonl(data, required=("id", "prompts"))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
+                                  betas=tuple(s["betas"]))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    if accelerator.distributed_type.name == "FSDP":
+        use_full_forward(model)
+    ckpt_root, settings_hash = Path(str(out).rstrip("/") + ".ckpt"), provenance.config_hash(s)
+    path, meta = latest_checkpoint(ckpt_root, settings_hash)
+    if path is not None:
+        accelerator.load_state(str(path))
+        accelerator.print(f"resuming after step {meta['step']} from {path}")
+    log, start = meta["log"], meta["step"]
+    order = decoding_order(s, accelerator.device)
+    t0 = time.time() - meta["elapsed"]
+    end = s["steps"] if stop_after is None else min(s["steps"], start + stop_after)
+    bar = tqdm(range(start, end), initial=start, total=s["steps"], desc="justgrpo", mininterval=5,
+               disable=not accelerator.is_main_process)
+    for step in bar:
+        row = train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order)
+        log.append(row)
+        bar.set_postfix(reward=row["mean_reward"], tok_s=row["tokens_per_s"])
+        if accelerator.is_main_process:
+            tqdm.write(json.dumps(row), file=sys.stderr)
+        if (step + 1) % s["checkpoint_every"] == 0 or step + 1 == end:
+            save_checkpoint(accelerator, ckpt_root, step + 1, log, time.time() - t0, settings_hash)
+    if end == s["steps"]:
+        save_final(accelerator, model, tokenizer, Path(out), s, log, time.time() - t0, model_spec=spec,
+                   data=data, task=task)
+        if accelerator.is_main_process:
+            shutil.rmtree(ckpt_root, ignore_errors=True)
+    return log
+
+
+@cli_entry
+def main(argv=None) -> None:
+    args = parse_args(__doc__, ["model", "data", "task", "settings", "out"], argv, threads=True)
+    set_threads(args.threads)
+    s = json.loads(args.settings)
+    log = train(json.loads(args.model), args.data, args.task, s, args.out)
+    first, last = log[0], log[-1]
+    print(f"justgrpo: {len(log)} steps, mean reward {first['mean_reward']:.3f} (step 1) -> "
+          f"{last['mean_reward']:.3f} (step {last['step']}) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
