@@ -46,7 +46,7 @@ BAD = [
      "passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 56"),
     ("steps not a multiple of blocks", _set("passk.steps", 12),
      "passk.orders.arbitrary.block_length: steps 12 is not a multiple of the number of blocks (7)"),
-    ("eval block", _set("evaluation.block_length", 16), "evaluation.block_length: block_length 16 does not divide gen_length 40"),
+    ("eval block", _set("evaluation.block_length", 16), "evaluation.block_length: block_length 16 does not divide gen_length 56"),
     ("unknown remasking", _set("passk.orders.ar.remasking", "confident"), "passk.orders.ar.remasking"),
     ("k beyond n", _set("passk.ks", [1, 128]), "passk.ks: k=128 exceeds passk.n_samples=32"),
     ("missing section", _set("grading", DELETE), "'grading' is a required property"),

@@ -13,7 +13,7 @@ from flextrap.tasks import prepare
 
 SPEC = {"splits": ["test"], "templates": ["plain"],
         "generator": {"seed": 5, "n_train": 0, "n_test": 6, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
-                      "modulus": 10}}
+                      "modulus": 10, "ops": ["+", "-"]}}
 SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
             "sampler": {"gen_length": 16, "steps": 16, "temperature": 0.8, "block_length": 4,
                         "remasking": "low_confidence"}}

@@ -10,7 +10,7 @@ from flextrap.tasks import prepare, synthetic
 from flextrap.tasks.math500_task import last_boxed
 
 SYN = {"templates": ["plain"], "generator": {"seed": 7, "n_train": 300, "n_test": 50, "n_leaves": 3,
-                                             "n_defs": 5, "steps": [3, 4], "modulus": 10}}
+                                             "n_defs": 5, "steps": [3, 4], "modulus": 10, "ops": ["+", "-"]}}
 
 
 def test_synthetic_is_deterministic_and_splits_are_disjoint():
@@ -24,8 +24,18 @@ def test_synthetic_is_deterministic_and_splits_are_disjoint():
 
 
 
+def test_synthetic_answers_are_uniform_so_no_constant_guess_pays():
+    """A constant answer must not score like reasoning (RL learns it: it did when
+    "answer 0" was right 22% of the time)."""
+    def top_share(ops):
+        records = synthetic.generate(3000, seed=4, n_leaves=3, n_defs=5, steps=(3, 4), modulus=10, ops=ops)
+        return collections.Counter(r["answer"] for r in records).most_common(1)[0][1] / len(records)
+    assert top_share(("+", "-")) == top_share(("+", "-", "*")) == 0.1
+
+
 def test_synthetic_solutions_are_correct_and_use_connectives_as_decisions():
-    records = synthetic.generate(500, seed=3, n_leaves=3, n_defs=5, steps=(3, 4), modulus=10)
+    records = synthetic.generate(500, seed=3, n_leaves=3, n_defs=5, steps=(3, 4), modulus=10,
+                                 ops=("+", "-", "*"))
     conn_after = collections.Counter()
     for r in records:
         words = r["solution"].split()

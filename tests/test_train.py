@@ -11,7 +11,7 @@ from flextrap.train import step_prompts, train
 
 SPEC = {"splits": ["train"], "templates": ["plain"],
         "generator": {"seed": 3, "n_train": 12, "n_test": 0, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
-                      "modulus": 10}}
+                      "modulus": 10, "ops": ["+", "-"]}}
 SETTINGS = {"task": "synthetic", "template": "plain", "rollout_temperature": 1.0, "gen_length": 8,
             "group_size": 4, "prompts_per_step": 2, "steps": 3, "lr": 1e-3, "weight_decay": 0.0,
             "betas": [0.9, 0.999], "grad_clip": 1.0, "clip_eps": 0.2, "adv_eps": 1e-4, "seed": 0,

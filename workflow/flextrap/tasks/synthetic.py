@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 
 CONNECTIVES = ("first", "then", "so", "therefore")
 OPS = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
@@ -42,7 +43,8 @@ LEAF_NAMES = "abcdefgh"
 DEF_NAMES = "pqrstuvwxyz"
 
 
-def make_problem(rng: random.Random, n_leaves: int, n_defs: int, n_steps: int, modulus: int) -> dict:
+def make_problem(rng: random.Random, n_leaves: int, n_defs: int, n_steps: int, modulus: int,
+                 ops: tuple[str, ...] = ("+", "-")) -> dict:
     """One problem: leaves with values, definitions (name -> (op, left, right)), target.
 
     The target is the root of a random binary tree of `n_steps` definitions (its
@@ -56,15 +58,15 @@ def make_problem(rng: random.Random, n_leaves: int, n_defs: int, n_steps: int, m
     spare = list(def_names[1:])
 
     def define(name: str, left: str, right: str) -> None:
-        op = rng.choice(sorted(OPS))
+        op = rng.choice(sorted(ops))
         defs[name] = (op, left, right)
         values[name] = OPS[op](values[left], values[right]) % modulus
 
     def build(name: str, size: int) -> None:  # a sub-tree of `size` definitions
         split = rng.randrange(size)  # how many of them go under the left child
         children = []
-        for child_size in (split, size - 1 - split):
-            child = spare.pop() if child_size else rng.choice(leaves)
+        for child_size in (split, size - 1 - split):  # two leaves are distinct ("a - a" is always 0)
+            child = spare.pop() if child_size else rng.choice([x for x in leaves if x not in children])
             if child_size:
                 build(child, child_size)
             children.append(child)
@@ -145,19 +147,25 @@ def extract_answer(text: str) -> str | None:
 
 
 def generate(n: int, seed: int, n_leaves: int, n_defs: int, steps: tuple[int, int],
-             modulus: int, exclude: set[str] | None = None) -> list[dict]:
+             modulus: int, ops: tuple[str, ...] = ("+", "-"), exclude: set[str] | None = None) -> list[dict]:
     """`n` distinct problems (deterministic in `seed`); prompts in `exclude` are skipped.
+    Answers are balanced: each value 0..modulus-1 answers at most ceil(n / modulus)
+    problems, so no constant guess scores above about 1/modulus (unbalanced, shared
+    leaves make "answer 0" right 15-22% of the time, and RL learns to say it).
 
     Returns records in the normalized task shape: id, question, answer, solution.
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
     records = []
+    per_answer, cap = Counter(), -(-n // modulus)
     while len(records) < n:
-        problem = make_problem(rng, n_leaves, n_defs, rng.randint(*steps), modulus)
+        problem = make_problem(rng, n_leaves, n_defs, rng.randint(*steps), modulus, ops)
         question = write_prompt(problem)
-        if question in seen:
+        answer = problem["values"][problem["target"]]
+        if question in seen or per_answer[answer] >= cap:
             continue
+        per_answer[answer] += 1
         seen.add(question)
         records.append({
             "id": f"synthetic-{seed}-{len(records)}",

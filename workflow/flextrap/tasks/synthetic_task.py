@@ -8,7 +8,7 @@ def load(split: str, spec: dict) -> list[dict]:
     """Train and test are generated from different seeds; test excludes train prompts."""
     gen = spec["generator"]
     kwargs = dict(n_leaves=gen["n_leaves"], n_defs=gen["n_defs"],
-                  steps=tuple(gen["steps"]), modulus=gen["modulus"])
+                  steps=tuple(gen["steps"]), modulus=gen["modulus"], ops=tuple(gen["ops"]))
     train = synthetic.generate(gen["n_train"], seed=gen["seed"], **kwargs)
     if split == "train":
         return train
