@@ -13,10 +13,10 @@ connective that *is* the decision about what comes next:
 
 Example (modulus 10)::
 
-    prompt:  a = 3 , b = 5 , c = 2 ; p = a + b ; q = c * b ; r = p - q ;
-             s = q + a ; t = b * b ; find r :
-    answer:  first p = a + b = 3 + 5 = 8 . then q = c * b = 2 * 5 = 0 .
-             therefore r = p - q = 8 - 0 = 8 . answer 8
+    prompt:  a = 3 , b = 5 , c = 2 ; p = a + b ; q = c - b ; r = p - q ;
+             s = q + a ; t = b - c ; find r :
+    answer:  first p = a + b = 3 + 5 = 8 . then q = c - b = 2 - 5 = 7 .
+             therefore r = p - q = 8 - 7 = 1 . answer 1
 
 (another valid solution starts with q and continues "then p ..."). Because the
 training solutions sample the order, the model is genuinely uncertain at the

@@ -1,0 +1,28 @@
+"""Table 1: our measured rows beside the paper's reported ones, Markdown and LaTeX."""
+import json
+
+import pandas as pd
+
+from flextrap import tables
+
+
+def test_accuracy_table_marks_reported_rows(tmp_path):
+    inputs = []
+    for model, accs in (("llada", (0.5, 0.6)), ("llada-justgrpo", (0.7, 0.8))):
+        for length, acc in zip((128, 256), accs):
+            path = tmp_path / "eval" / model / "gsm8k" / f"len{length}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"accuracy": acc, "problems": 10, "gen_length": length}))
+            inputs.append(str(path))
+    settings = {"models": {"llada": "base", "llada-justgrpo": "JustGRPO"}, "tasks": ["gsm8k", "mbpp"],
+                "gen_lengths": [128, 256], "reported": True}
+    out = {k: tmp_path / f"t.{k}" for k in ("md", "tex", "csv")}
+    tables.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings),
+                 "--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])])
+    md = out["md"].read_text()
+    assert "| JustGRPO (reported) | 83.8 / 89.1 | 50.6 / 52.4 |" in md
+    assert "| JustGRPO | 70.0 / 80.0 | - / - |" in md and "| base | 50.0 / 60.0 | - / - |" in md
+    assert "| d1 (reported) | 73.2 / 81.1 | - / - |" in md
+    assert r"JustGRPO (reported) & 83.8 / 89.1 & 50.6 / 52.4 \\" in out["tex"].read_text()
+    df = pd.read_csv(out["csv"])
+    assert set(df.source) == {"reported", "measured"}
