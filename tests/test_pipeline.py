@@ -30,7 +30,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     card = json.loads((results / "model_check" / "tiny" / "synthetic.json").read_text())
     print(f"tiny model: {trained['parameters']} parameters, trained in {trained['train_seconds']} s; "
           f"pass@1 = {card['pass@1']}")
-    assert card["problems"] == 200 and card["samples_per_problem"] == 2
+    assert card["problems"] == 200 and card["samples_per_problem"] == 4
     assert card["protocol"]["settings"]["sampler"] == {"gen_length": 56, "steps": 56, "block_length": 8,
                                                        "temperature": 0.6, "remasking": "low_confidence"}
     # The target for the tiny model: Pass@1 in [0.15, 0.7] at T=0.6, arbitrary order.
