@@ -43,6 +43,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/passk.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/parallel.smk"
 
 
 rule all:
@@ -53,3 +54,4 @@ rule all:
         [passk_outputs(m) + figure_outputs(m) for m in (config["base_model"], TRAINED)],
         rules.accuracy_table.output,
         rules.figure_reward_curve.output,
+        rules.figure_parallel_decoding.output,

@@ -117,3 +117,37 @@ def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
                     "--settings", json.dumps(figure_settings), "--out", str(tmp_path / name)])
         for ext in ("png", "pdf"):
             assert (tmp_path / f"{name}.{ext}").stat().st_size > 1000
+
+
+def test_parallel_evaluation_table_and_figure(setup, tmp_path):
+    """evaluate.py with parallel rules -> NFE per record, summary, table, Fig. 8."""
+    from flextrap import evaluate, parallel_table
+
+    model, tok, records = setup
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    summaries = []
+    for name in ("base", "trained"):
+        for rule, value in (("eb", 0.0), ("eb", 50.0), ("top_k", 2)):
+            s = {**SETTINGS, "n_samples": 1, "max_problems": 100, "device": "cpu",
+                 "sampler": {"gen_length": 16, "block_length": 4, "temperature": 0.0, "proxy": "confidence",
+                             "rule": rule, "value": value}}
+            out = tmp_path / "parallel" / name / "synthetic" / f"{rule}-{value}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            evaluate.main(["--model", json.dumps({"path": str(tmp_path / "m")}), "--data", str(data),
+                           "--task", "synthetic", "--settings", json.dumps(s), "--out", str(out),
+                           "--summary", str(out.with_suffix(".json"))])
+            summaries.append(str(out.with_suffix(".json")))
+            nfe = [json.loads(line)["nfe"] for line in out.read_text().splitlines()]
+            expected = {("eb", 0.0): 16, ("eb", 50.0): 4, ("top_k", 2): 8}[(rule, value)]
+            assert nfe == [expected] * len(records)
+            assert json.loads(out.with_suffix(".json").read_text())["tokens_per_step"] == 16 / expected
+    parallel_table.main(["--inputs", json.dumps(summaries), "--models", json.dumps({"base": "base", "trained": "JustGRPO"}),
+                         "--out", str(tmp_path / "parallel.csv")])
+    table = pd.read_csv(tmp_path / "parallel.csv")
+    assert len(table) == 6 and set(table.method) == {"base", "JustGRPO"}
+    plots.main(["--figure", "parallel_decoding", "--inputs", json.dumps([str(tmp_path / "parallel.csv")]),
+                "--settings", json.dumps({"dpi": 50}), "--out", str(tmp_path / "fig")])
+    assert (tmp_path / "fig.pdf").stat().st_size > 1000

@@ -68,6 +68,8 @@ def semantic_errors(c: dict) -> list[str]:
         errors.append(f"passk.ks: k={max(p['ks'])} exceeds passk.n_samples={p['n_samples']}")
     for n in e["gen_lengths"]:
         errors += _divides("evaluation.block_length", n, e["block_length"], None)
+    pa = c["parallel"]
+    errors += _divides("parallel.block_length", pa["gen_length"], pa["block_length"], None)
     order_refs = [("passk.coverage", o) for pair in p["coverage"] for o in pair] + \
                  [("passk.block_sweep", o) for o in p["block_sweep"]] + \
                  [("figures.bypass_order", c["figures"]["bypass_order"])]
@@ -79,6 +81,7 @@ def semantic_errors(c: dict) -> list[str]:
         errors.append(f"model_check.order: {mc['order']!r} is not a key of passk.orders")
     task_refs = [(f"passk.template.{t}", t) for t in p["template"]] + \
                 [(f"evaluation.template.{t}", t) for t in e["template"]] + \
+                [(f"parallel.template.{t}", t) for t in pa["template"]] + \
                 [("model_check.task", mc["task"]), ("justgrpo.task", jg["task"])] + \
                 [(f"models.{m}.pretrain.task", spec["pretrain"]["task"])
                  for m, spec in c["models"].items() if "pretrain" in spec]
@@ -87,7 +90,7 @@ def semantic_errors(c: dict) -> list[str]:
     if mc["task"] in c["tasks"] and mc["task"] not in p["template"]:
         errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():
-        used = {sec[name] for sec in (p["template"], e["template"]) if name in sec}
+        used = {sec[name] for sec in (p["template"], e["template"], pa["template"]) if name in sec}
         used |= {jg["template"]} if jg["task"] == name else set()
         errors += _task_errors(name, task, used)
     for name, model in c["models"].items():

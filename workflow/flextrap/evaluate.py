@@ -1,5 +1,6 @@
-"""Accuracy of a model on a task's test split at one generation length (paper Table 1:
-greedy, one token per step, semi-AR blocks).
+"""Accuracy of a model on a task's test split with one sampler: paper Table 1 (greedy,
+one token per step, semi-AR blocks) and Sec. 5 (a parallel rule, `sampling.generate_parallel`;
+the summary then also gives forward passes (NFE) and tokens per step).
 
     python -m flextrap.evaluate --model '<json model spec>' --data results/data/gsm8k/test.jsonl \\
         --task gsm8k --settings '<json>' --out results/eval/base/gsm8k/len256.jsonl \\
@@ -31,8 +32,11 @@ def main(argv=None) -> None:
     t0 = time.time()
     samples = run_shard(model, tokenizer, records, args.task, s, Path(args.out))
     accuracy = sum(r["verdict"]["correct"] for r in samples) / len(samples)
-    summary = {"accuracy": round(accuracy, 4), "problems": len(samples),
-               "gen_length": s["sampler"]["gen_length"], "seconds": round(time.time() - t0, 1),
+    gen_length = s["sampler"]["gen_length"]
+    nfe = sum(r.get("nfe", s["sampler"].get("steps")) for r in samples) / len(samples)  # LLaDA's: `steps` passes
+    summary = {"accuracy": round(accuracy, 4), "problems": len(samples), "gen_length": gen_length,
+               "nfe": round(nfe, 2), "tokens_per_step": round(gen_length / nfe, 3),
+               "seconds": round(time.time() - t0, 1),
                "protocol": provenance.record("eval_accuracy", s, model=spec, data=args.data, task=args.task)}
     Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{args.task} len {summary['gen_length']}: accuracy {accuracy:.3f} over {len(samples)} problems")

@@ -174,14 +174,16 @@ def logits_at(model, input_ids, positions, **kwargs) -> torch.Tensor:
     """The model's logits at `positions` only: a slice (the same columns in every row,
     result (batch, columns, vocab)) or a (batch,) tensor (one column per row, result
     (batch, vocab)). The output layer (the LM head, 126,464 wide for LLaDA) runs only
-    there when the model allows: the body runs with the head replaced by the identity,
+    there when the model allows; a (batch, k) tensor gives k columns per row, result
+    (batch, k, vocab). The body runs with the head replaced by the identity,
     then the head runs on the kept rows. Models where that split is not exact fall back
     to the full forward."""
     hidden, head = hidden_and_head(model, input_ids, **kwargs)
     if isinstance(positions, slice):
         kept = hidden[:, positions]
     else:
-        kept = hidden[torch.arange(hidden.shape[0], device=hidden.device), positions]
+        rows = torch.arange(hidden.shape[0], device=hidden.device).view(-1, *[1] * (positions.dim() - 1))
+        kept = hidden[rows, positions]
     return kept if head is None else head(kept)
 
 

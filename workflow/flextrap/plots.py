@@ -5,7 +5,7 @@
 
 Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
 passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
-reward_curve (JustGRPO training).
+reward_curve (JustGRPO training), parallel_decoding (Fig. 8).
 One panel per task; every order keeps its colour across figures.
 """
 from __future__ import annotations
@@ -131,8 +131,42 @@ def reward_curve(df: pd.DataFrame, s: dict):
     return fig
 
 
+METHOD_COLORS = {"base": "0.45", "JustGRPO": "#d62728"}
+RULE_STYLES = {"eb": ("-", "o"), "top_k": ("--", "s"), "threshold": (":", "^")}
+
+
+def gap_label(ax, rows: pd.DataFrame, where: str) -> None:
+    """Write JustGRPO - base (points) above the JustGRPO point of one setting."""
+    by = rows.set_index("method")
+    if {"base", "JustGRPO"} <= set(by.index):
+        gap = by.accuracy["JustGRPO"] - by.accuracy["base"]
+        ax.annotate(f"{gap:+.1f} {where}", (by.tokens_per_step["JustGRPO"], by.accuracy["JustGRPO"]),
+                    textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+
+
+def parallel_decoding(df: pd.DataFrame, s: dict):
+    """Accuracy vs tokens per step (gen_length / NFE), base vs JustGRPO, one line per
+    parallel rule (Fig. 8); the EB-sampler's gap is written at gamma = 0 (one token per
+    step) and at its largest gamma."""
+    fig, axes = panels(sorted(df.task.unique()), height=3.2)
+    for task, ax in axes.items():
+        rows = df[df.task == task]
+        for (method, rule), line in rows.groupby(["method", "rule"]):
+            ls, marker = RULE_STYLES.get(rule, ("-.", "x"))
+            line = line.sort_values("tokens_per_step")
+            ax.plot(line.tokens_per_step, line.accuracy, ls=ls, marker=marker, ms=3,
+                    color=METHOD_COLORS.get(method, "k"), label=f"{method}, {rule}")
+        eb = rows[rows.rule == "eb"]
+        if len(eb):
+            gap_label(ax, eb[eb.value == eb.value.min()], "at 1 tok/step" if eb.value.min() == 0 else "")
+            gap_label(ax, eb[eb.value == eb.value.max()], "most parallel")
+        ax.set(xlabel="tokens per step", ylabel="accuracy (%)", title=task)
+        ax.legend(fontsize=6)
+    return fig
+
+
 FIGURES = {f.__name__: f for f in (passk_curves, coverage, passk_vs_block_length, bypassed_tokens,
-                                   connective_entropy, reward_curve)}
+                                   connective_entropy, reward_curve, parallel_decoding)}
 
 
 def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:

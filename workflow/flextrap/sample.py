@@ -31,7 +31,7 @@ from .graders import grade
 from .jsonl import read_jsonl, write_jsonl
 from .models import load_model, set_threads
 from .prompts import model_input_text
-from .sampling import decode_answer, encode_prompts, generate, model_device, padding_is_exact
+from .sampling import decode_answer, encode_prompts, generate, generate_parallel, model_device, padding_is_exact
 
 
 class Job(NamedTuple):
@@ -81,10 +81,13 @@ def batches_for(model, tokenizer, jobs: list, batch_size: int) -> list[list]:
 
 
 def draw(model, tokenizer, batch: list, sampler: dict, trace: bool):
+    """One batch through LLaDA's sampler, or through the parallel one when `sampler`
+    names a parallel `rule` (eb, top_k, threshold; `sampling.generate_parallel`)."""
     device = model_device(model)
     generators = [torch.Generator(device).manual_seed(j.seed) for j in batch]
-    return generate(model, [j.prompt_ids for j in batch], mask_id=tokenizer.mask_token_id,
-                    pad_id=pad_id_of(tokenizer), generator=generators, trace=trace, **sampler)
+    sample = generate_parallel if "rule" in sampler else generate
+    return sample(model, [j.prompt_ids for j in batch], mask_id=tokenizer.mask_token_id,
+                  pad_id=pad_id_of(tokenizer), generator=generators, trace=trace, **sampler)
 
 
 def graded_records(batch: list, gen, tokenizer, task: str, code_limits: dict) -> list[dict]:
@@ -93,6 +96,8 @@ def graded_records(batch: list, gen, tokenizer, task: str, code_limits: dict) ->
         text = decode_answer(tokenizer, answer)
         record = {"id": job.record["id"], "sample": job.index, "seed": job.seed, "text": text,
                   "token_ids": answer, "verdict": grade(task, job.record, text, code_limits).as_dict()}
+        if gen.nfe is not None:
+            record["nfe"] = int(gen.nfe[row])
         if gen.trace is not None:
             record["trace"] = {"step": gen.trace["step"][row].tolist(),
                                "entropy": [round(v, 5) for v in gen.trace["entropy"][row].tolist()],

@@ -83,6 +83,7 @@ class Generation:
     prompt_lengths: list[int]
     gen_length: int
     trace: dict | None = None
+    nfe: torch.Tensor | None = None  # (batch,) forward passes per row, from generate_parallel
 
     @property
     def answers(self) -> torch.Tensor:
@@ -180,6 +181,88 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
             global_step += 1
     lengths = [p] * b if prompt_mask is None else prompt_mask.sum(1).tolist()
     return Generation(x, lengths, gen_length, record)
+
+
+PARALLEL_RULES = ("eb", "top_k", "threshold")
+PROXIES = {"confidence": "low_confidence", "entropy": "neg_entropy", "margin": "margin"}
+
+
+def eb_prefix_length(entropies: torch.Tensor, gamma: float) -> int:
+    """EB-sampler (Ben-Hamu et al., 2025): the length of the longest prefix U of
+    `entropies` (candidates in commit order) with sum(H_U) - max(H_U) <= gamma. The
+    first candidate always qualifies, so gamma = 0 commits one token per step."""
+    excess = entropies.cumsum(0) - entropies.cummax(0).values
+    return max(1, int((excess <= gamma).long().cumprod(0).sum()))
+
+
+def chosen_candidates(entropies: torch.Tensor, confidences: torch.Tensor, rule: str, value: float) -> torch.Tensor:
+    """(n,) bool over one row's candidates, sorted best first by the error proxy:
+    which to commit this step. eb: the entropy-bounded prefix (gamma = value); top_k:
+    the first `value`; threshold: every candidate with confidence > value, or the
+    first one when none is."""
+    n = len(entropies)
+    if rule == "eb":
+        return torch.arange(n, device=entropies.device) < eb_prefix_length(entropies, value)
+    if rule == "top_k":
+        return torch.arange(n, device=entropies.device) < int(value)
+    if rule == "threshold":
+        chosen = confidences > value
+        chosen[0] |= ~chosen.any()
+        return chosen
+    raise ValueError(f"unknown parallel rule {rule!r}; known: {PARALLEL_RULES}")
+
+
+@torch.no_grad()
+def generate_parallel(model, prompts, *, gen_length: int, block_length: int, temperature: float,
+                      mask_id: int, rule: str, value: float, proxy: str = "confidence",
+                      pad_id: int | None = None, generator=None, trace: bool = False) -> Generation:
+    """Parallel decoding (paper Sec. 5): like `generate`, but each step commits as many
+    tokens as `rule` allows (`chosen_candidates`) among the masked positions of the
+    row's current block (the block of its left-most masked position), ranked by the
+    error proxy (confidence, entropy or margin). A row leaves the batch when its answer
+    is complete; `Generation.nfe[i]` counts the forward passes row i took."""
+    if gen_length % block_length:
+        raise ValueError("block_length must divide gen_length")
+    if proxy not in PROXIES:
+        raise ValueError(f"unknown error proxy {proxy!r}; known: {sorted(PROXIES)}")
+    device = model_device(model)
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+    b, p = prompt_ids.shape
+    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
+    x[:, :p] = prompt_ids.to(device)
+    attention_mask = None
+    if prompt_mask is not None:
+        attention_mask = torch.cat([prompt_mask, prompt_mask.new_ones(b, gen_length)], 1).to(device)
+    nfe = torch.zeros(b, dtype=torch.long, device=device)
+    record = _empty_trace(b, gen_length, device) if trace else None
+    while True:
+        masked = x[:, p:] == mask_id
+        active = masked.any(1).nonzero().flatten()
+        if len(active) == 0:
+            break
+        start = masked[active].long().argmax(1) // block_length * block_length
+        cols = start[:, None] + torch.arange(block_length, device=device)  # (a, block): answer columns
+        kwargs = forward_kwargs(model, None if attention_mask is None else attention_mask[active])
+        logits = logits_at(model, x[active], p + cols, **kwargs)
+        rows_generator = [generator[i] for i in active.tolist()] if isinstance(generator, list) else generator
+        tokens = sample_tokens(logits, temperature, rows_generator)
+        probs = F.softmax(logits.double(), dim=-1)
+        still = masked[active].gather(1, cols)
+        ranking = score(probs, tokens, PROXIES[proxy]).masked_fill(~still, -torch.inf)
+        ent, conf = entropy(probs), probs.gather(-1, tokens[..., None]).squeeze(-1)
+        commit = torch.zeros_like(still)
+        for r in range(len(active)):
+            order = ranking[r].argsort(descending=True)[: int(still[r].sum())]
+            commit[r, order[chosen_candidates(ent[r, order], conf[r, order], rule, value)]] = True
+        answer_rows = active[:, None]
+        x[answer_rows, p + cols] = torch.where(commit, tokens, x[answer_rows, p + cols])
+        if trace:
+            values = {"step": nfe[active, None].expand_as(tokens), "entropy": ent, "confidence": conf, "token": tokens}
+            for field, value_ in values.items():
+                record[field][answer_rows, cols] = torch.where(commit, value_, record[field][answer_rows, cols])
+        nfe[active] += 1
+    lengths = [p] * b if prompt_mask is None else prompt_mask.sum(1).tolist()
+    return Generation(x, lengths, gen_length, record, nfe)
 
 
 def _empty_trace(b: int, gen_length: int, device) -> dict:

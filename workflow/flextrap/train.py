@@ -36,7 +36,8 @@ from .models import enable_activation_checkpointing, load_model, set_threads, us
 from .sample import make_jobs, pad_id_of, sample_seed
 from .sampling import decode_answer, generate, left_pad
 
-LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds"]
+LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
+              "rollout_seconds"]
 
 
 def step_prompts(records: list, step: int, per_step: int, seed: int) -> list:
@@ -104,6 +105,7 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
                                                                          accelerator.num_processes]
     model.eval()
     batch = rollouts(model, tokenizer, mine, task, s, step, order, device)
+    rollout_seconds = time.time() - t0
     groups = batch["rewards"].view(-1, s["group_size"])
     nonzero = (groups.std(1) > 0).float()
     adv = group_advantages(groups, s["adv_eps"]).flatten()
@@ -122,7 +124,8 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
     tokens = len(batch["rewards"]) * s["gen_length"] * accelerator.num_processes
     return {"step": step + 1, "mean_reward": round(stats[0].item(), 4), "nonzero_adv_groups": round(stats[1].item(), 4),
             "loss": round(total, 6), "grad_norm": round(float(grad_norm), 5),
-            "tokens_per_s": round(tokens / seconds, 1), "seconds": round(seconds, 2)}
+            "tokens_per_s": round(tokens / seconds, 1), "seconds": round(seconds, 2),
+            "rollout_seconds": round(rollout_seconds, 2)}
 
 
 def latest_checkpoint(ckpt_root: Path, settings_hash: str) -> tuple[Path | None, dict]:

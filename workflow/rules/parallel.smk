@@ -1,0 +1,83 @@
+# Sec. 5 (Fig. 8): parallel decoding of the base and the JustGRPO model. One job per
+# (model, task, rule, value), e.g. results/parallel/tiny/synthetic/eb-0.1.json.
+
+
+def parallel_settings():
+    """Every configured parallel setting as its wildcard name, e.g. 'eb-0.1', 'top_k-2'."""
+    return [f"{name}-{value}" for name, values in config["parallel"]["rules"].items() for value in values]
+
+
+def parallel_eval_settings(w):
+    p = config["parallel"]
+    name, value = w.setting.rsplit("-", 1)
+    return as_json({
+        "template": p["template"][w.task], "device": config["device"], "n_samples": 1,
+        "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": 0,
+        "code_limits": config["grading"]["code"],
+        "sampler": {"gen_length": p["gen_length"], "block_length": p["block_length"],
+                    "temperature": p["temperature"], "proxy": p["proxy"], "rule": name, "value": float(value)},
+    })
+
+
+rule eval_parallel:
+    input:
+        model=lambda w: model_input(w.model),
+        data="results/data/{task}/test.jsonl",
+    output:
+        records="results/parallel/{model}/{task}/{setting}.jsonl",
+        summary="results/parallel/{model}/{task}/{setting}.json",
+    wildcard_constraints:
+        setting=r"(eb|top_k|threshold)-[0-9.e+-]+",
+    params:
+        model=lambda w: model_spec(w.model),
+        settings=parallel_eval_settings,
+    threads: config["threads"]
+    log:
+        "results/logs/eval_parallel/{model}/{task}/{setting}.log",
+    benchmark:
+        "results/benchmarks/eval_parallel/{model}/{task}/{setting}.tsv"
+    shell:
+        "python -m flextrap.evaluate --model {params.model:q} --data {input.data} --task {wildcards.task} "
+        "--settings {params.settings:q} --out {output.records} --summary {output.summary} "
+        "--threads {threads} > {log} 2>&1"
+
+
+def parallel_summaries():
+    return [f"results/parallel/{m}/{t}/{s}.json" for m in (config["base_model"], TRAINED)
+            for t in config["parallel"]["template"] for s in parallel_settings()]
+
+
+rule parallel_table:
+    input:
+        parallel_summaries(),
+    output:
+        report("results/tables/parallel.csv", caption="../report/parallel_table.rst",
+               category="Sec. 5: parallel decoding"),
+    params:
+        inputs=lambda w, input: as_json(list(input)),
+        models=as_json({config["base_model"]: "base", TRAINED: "JustGRPO"}),
+    log:
+        "results/logs/parallel_table/parallel.log",
+    shell:
+        "python -m flextrap.parallel_table --inputs {params.inputs:q} --models {params.models:q} "
+        "--out {output} > {log} 2>&1"
+
+
+rule figure_parallel_decoding:
+    input:
+        rules.parallel_table.output,
+    output:
+        png=report(
+            "results/figures/parallel_decoding.png",
+            caption="../report/parallel_decoding.rst",
+            category="Sec. 5: parallel decoding",
+        ),
+        pdf="results/figures/parallel_decoding.pdf",
+    params:
+        inputs=lambda w, input: as_json(list(input)),
+        settings=lambda w: figure_settings(),
+    log:
+        "results/logs/figures/parallel_decoding.log",
+    shell:
+        "python -m flextrap.plots --figure parallel_decoding --inputs {params.inputs:q} "
+        "--settings {params.settings:q} --out results/figures/parallel_decoding > {log} 2>&1"
