@@ -63,6 +63,13 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (results / "passk" / "tiny-justgrpo" / "synthetic" / "passk.csv").exists()
     assert (results / "figures" / "justgrpo" / "reward_curve.pdf").stat().st_size > 1000
     assert not (results / "models" / "tiny-justgrpo.ckpt").exists()  # removed once training ends
+    # Sec. 5: parallel decoding of both models (config/ci.yaml: eb 0 and 1, top-k 4, threshold 0.7).
+    parallel = pd.read_csv(results / "tables" / "parallel.csv")
+    print(parallel.to_string(index=False))
+    assert len(parallel) == 2 * 4 and set(parallel.method) == {"base", "JustGRPO"}
+    assert (parallel[(parallel.rule == "eb") & (parallel.value == 0)].tokens_per_step == 1).all()
+    assert (parallel[parallel.rule == "top_k"].tokens_per_step == 4).all()
+    assert (results / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
     # A user reruns one stage: deleting a figure redraws only that figure.
     (results / "figures" / "tiny" / "coverage.pdf").unlink()
     redo = snakemake(tmp_path, "-n", "--cores", "2")

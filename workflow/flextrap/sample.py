@@ -52,9 +52,11 @@ def sample_seed(seed: int, problem_id: str, index: int) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def make_jobs(tokenizer, records: list, template: str, n_samples: int, seed: int) -> list[Job]:
+def make_jobs(tokenizer, records: list, template: str, n_samples: int, seed: int, key: str = "") -> list[Job]:
+    """`n_samples` jobs per record; sample i of problem `id` gets the seed of `key` + id
+    (training rollouts use key `step<N>/`, so every step draws fresh samples)."""
     texts = [model_input_text(tokenizer, r["prompts"][template], template) for r in records]
-    return [Job(r, i, sample_seed(seed, r["id"], i), ids)
+    return [Job(r, i, sample_seed(seed, key + r["id"], i), ids)
             for r, ids in zip(records, encode_prompts(tokenizer, texts)) for i in range(n_samples)]
 
 

@@ -33,7 +33,7 @@ from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
 from .jsonl import read_jsonl
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
-from .sample import make_jobs, pad_id_of, sample_seed
+from .sample import make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
 
 LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
@@ -60,8 +60,7 @@ def decoding_order(s: dict, device) -> torch.Tensor | None:
 @torch.no_grad()
 def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, order, device) -> dict:
     """`group_size` graded samples per prompt, grouped consecutively."""
-    jobs = make_jobs(tokenizer, prompts, s["template"], s["group_size"], s["seed"])
-    jobs = [j._replace(seed=sample_seed(s["seed"], f"step{step}/{j.record['id']}", j.index)) for j in jobs]
+    jobs = make_jobs(tokenizer, prompts, s["template"], s["group_size"], s["seed"], key=f"step{step}/")
     generators = [torch.Generator(device).manual_seed(j.seed) for j in jobs]
     priority = None if order is None else -(torch.argsort(order)).double()  # rank 0 first
     pad_id = pad_id_of(tokenizer)

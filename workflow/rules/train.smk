@@ -78,7 +78,8 @@ rule accuracy_table:
     output:
         markdown="results/tables/accuracy.md",
         latex="results/tables/accuracy.tex",
-        csv="results/tables/accuracy.csv",
+        csv=report("results/tables/accuracy.csv", caption="../report/accuracy_table.rst",
+                   category="Sec. 4: JustGRPO"),
     params:
         settings=as_json({"models": {config["base_model"]: "base", TRAINED: "JustGRPO"},
                           "tasks": list(config["evaluation"]["template"]),
