@@ -135,13 +135,13 @@ METHOD_COLORS = {"base": "0.45", "JustGRPO": "#d62728"}
 RULE_STYLES = {"eb": ("-", "o"), "top_k": ("--", "s"), "threshold": (":", "^")}
 
 
-def gap_label(ax, rows: pd.DataFrame, where: str) -> None:
+def gap_label(ax, rows: pd.DataFrame, where: str, ha: str) -> None:
     """Write JustGRPO - base (points) above the JustGRPO point of one setting."""
     by = rows.set_index("method")
     if {"base", "JustGRPO"} <= set(by.index):
         gap = by.accuracy["JustGRPO"] - by.accuracy["base"]
         ax.annotate(f"{gap:+.1f} {where}", (by.tokens_per_step["JustGRPO"], by.accuracy["JustGRPO"]),
-                    textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+                    textcoords="offset points", xytext=(0, 6), ha=ha, fontsize=7)
 
 
 def parallel_decoding(df: pd.DataFrame, s: dict):
@@ -158,8 +158,8 @@ def parallel_decoding(df: pd.DataFrame, s: dict):
                     color=METHOD_COLORS.get(method, "k"), label=f"{method}, {rule}")
         eb = rows[rows.rule == "eb"]
         if len(eb):
-            gap_label(ax, eb[eb.value == eb.value.min()], "at 1 tok/step" if eb.value.min() == 0 else "")
-            gap_label(ax, eb[eb.value == eb.value.max()], "most parallel")
+            gap_label(ax, eb[eb.value == eb.value.min()], "at 1 tok/step" if eb.value.min() == 0 else "", "left")
+            gap_label(ax, eb[eb.value == eb.value.max()], "most parallel", "right")
         ax.set(xlabel="tokens per step", ylabel="accuracy (%)", title=task)
         ax.legend(fontsize=6)
     return fig
