@@ -4,3 +4,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 FIXTURES = Path(__file__).parent / "fixtures"
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """(model, tokenizer): a tiny random masked LM (real BERT, learned positions) over the synthetic task's words."""
+    from flextrap.models import build_tiny_model, build_word_tokenizer
+
+    torch.manual_seed(0)
+    tok = build_word_tokenizer([WORDS])
+    model = build_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
+                             tok, max_length=64).eval()
+    return model, tok

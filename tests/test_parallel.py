@@ -2,19 +2,14 @@
 import pytest
 import torch
 
-from flextrap.models import build_tiny_model, build_word_tokenizer
 from flextrap.sampling import chosen_candidates, eb_prefix_length, generate, generate_parallel
 
-WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
 PROMPTS = ["a = 3 , b = 4 ; find b :", "find a :", "c = 1 ; p = c + c ; find p :", "b = 2 ; q = b - b ; find q :"]
 
 
 @pytest.fixture(scope="module")
-def lm():
-    torch.manual_seed(0)
-    tok = build_word_tokenizer([WORDS])
-    model = build_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
-                             tok, max_length=64).eval()
+def lm(tiny_lm):
+    model, tok = tiny_lm
     return model, tok, [tok(p, add_special_tokens=False).input_ids for p in PROMPTS]
 
 

@@ -87,19 +87,12 @@ def test_bad_block_length_is_rejected():
 
 # --- on a tiny random masked LM (real transformer, learned positions) ---------------
 
-from flextrap.models import build_tiny_model, build_word_tokenizer  # noqa: E402
 from flextrap.sampling import entropy, padding_is_exact  # noqa: E402
-
-WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
 
 
 @pytest.fixture(scope="module")
-def lm():
-    torch.manual_seed(0)
-    tok = build_word_tokenizer([WORDS])
-    model = build_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
-                             tok, max_length=64).eval()
-    return model, tok
+def lm(tiny_lm):
+    return tiny_lm
 
 
 def ids(tok, text):

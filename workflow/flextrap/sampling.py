@@ -133,6 +133,22 @@ def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], ato
     return torch.allclose(batch[1, -len(short):], alone, atol=atol)
 
 
+def initial_state(model, prompts, gen_length: int, mask_id: int, pad_id: int | None):
+    """(x, attention_mask or None, prompt lengths): the left-padded prompts followed by
+    `gen_length` mask tokens, on the model's device."""
+    if pad_id is not None and pad_id == mask_id:
+        raise ValueError("pad_id must differ from mask_id")
+    device = model_device(model)
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+    b, p = prompt_ids.shape
+    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
+    x[:, :p] = prompt_ids.to(device)
+    if prompt_mask is None:
+        return x, None, [p] * b
+    attention_mask = torch.cat([prompt_mask, prompt_mask.new_ones(b, gen_length)], 1).to(device)
+    return x, attention_mask, prompt_mask.sum(1).tolist()
+
+
 @torch.no_grad()
 def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, temperature: float,
              remasking: str, mask_id: int, pad_id: int | None = None,
@@ -146,16 +162,8 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
     (the highest-priority masked position commits first; JustGRPO-Random's rollouts)."""
     if gen_length % block_length or steps % (gen_length // block_length):
         raise ValueError("block_length must divide gen_length and the block count must divide steps")
-    if pad_id is not None and pad_id == mask_id:
-        raise ValueError("pad_id must differ from mask_id")
-    device = model_device(model)
-    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
-    b, p = prompt_ids.shape
-    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
-    x[:, :p] = prompt_ids.to(device)
-    attention_mask = None
-    if prompt_mask is not None:
-        attention_mask = torch.cat([prompt_mask, prompt_mask.new_ones(b, gen_length)], 1).to(device)
+    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id)
+    b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     kwargs = forward_kwargs(model, attention_mask)
     record = _empty_trace(b, gen_length, device) if trace else None
     num_blocks, global_step = gen_length // block_length, 0
@@ -179,7 +187,6 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
             if trace:
                 _record(record, commit, lo - p, global_step, probs, tokens)
             global_step += 1
-    lengths = [p] * b if prompt_mask is None else prompt_mask.sum(1).tolist()
     return Generation(x, lengths, gen_length, record)
 
 
@@ -225,14 +232,8 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
         raise ValueError("block_length must divide gen_length")
     if proxy not in PROXIES:
         raise ValueError(f"unknown error proxy {proxy!r}; known: {sorted(PROXIES)}")
-    device = model_device(model)
-    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
-    b, p = prompt_ids.shape
-    x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
-    x[:, :p] = prompt_ids.to(device)
-    attention_mask = None
-    if prompt_mask is not None:
-        attention_mask = torch.cat([prompt_mask, prompt_mask.new_ones(b, gen_length)], 1).to(device)
+    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id)
+    b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     nfe = torch.zeros(b, dtype=torch.long, device=device)
     record = _empty_trace(b, gen_length, device) if trace else None
     while True:
@@ -261,7 +262,6 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
             for field, value_ in values.items():
                 record[field][answer_rows, cols] = torch.where(commit, value_, record[field][answer_rows, cols])
         nfe[active] += 1
-    lengths = [p] * b if prompt_mask is None else prompt_mask.sum(1).tolist()
     return Generation(x, lengths, gen_length, record, nfe)
 
 
