@@ -9,14 +9,10 @@ def parallel_settings():
 
 def parallel_eval_settings(w):
     p = config["parallel"]
-    name, value = w.setting.rsplit("-", 1)
-    return as_json({
-        "template": p["template"][w.task], "device": config["device"], "n_samples": 1,
-        "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": 0,
-        "code_limits": config["grading"]["code"],
-        "sampler": {"gen_length": p["gen_length"], "block_length": p["block_length"],
-                    "temperature": p["temperature"], "proxy": p["proxy"], "rule": name, "value": float(value)},
-    })
+    name, value = w.setting.split("-", 1)  # rule names have no "-"; values may (1e-05)
+    return evaluation_job("parallel", w.task, {"gen_length": p["gen_length"], "block_length": p["block_length"],
+                                               "temperature": p["temperature"], "proxy": p["proxy"],
+                                               "rule": name, "value": float(value)})
 
 
 rule eval_parallel:

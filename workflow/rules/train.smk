@@ -35,15 +35,21 @@ rule train_justgrpo:
         "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
 
 
+def evaluation_job(section, task, sampler):
+    """The settings `flextrap.evaluate` takes: one sample per test problem of `task`
+    with `sampler`, sizes from config section `section` (evaluation or parallel)."""
+    e = config[section]
+    return as_json({
+        "template": e["template"][task], "device": config["device"], "n_samples": 1,
+        "max_problems": e["max_problems"], "batch_size": e["batch_size"], "seed": 0,
+        "code_limits": config["grading"]["code"], "sampler": sampler,
+    })
+
+
 def eval_settings(w):
     e, n = config["evaluation"], int(w.length)
-    return as_json({
-        "template": e["template"][w.task], "device": config["device"], "n_samples": 1,
-        "max_problems": e["max_problems"], "batch_size": e["batch_size"], "seed": 0,
-        "code_limits": config["grading"]["code"],
-        "sampler": {"gen_length": n, "steps": n, "block_length": e["block_length"],
-                    "temperature": e["temperature"], "remasking": e["remasking"]},
-    })
+    return evaluation_job("evaluation", w.task, {"gen_length": n, "steps": n, "block_length": e["block_length"],
+                                                 "temperature": e["temperature"], "remasking": e["remasking"]})
 
 
 rule eval_accuracy:
