@@ -43,12 +43,12 @@ BAD = [
     ("wrong type", _set("passk.temperature", "hot"), "passk.temperature: 'hot' is not of type 'number'"),
     ("negative", _set("models.tiny.pretrain.lr", -1), "models.tiny.pretrain.lr"),
     ("block does not divide length", _set("passk.orders.arbitrary.block_length", 5),
-     "passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 56"),
-    ("steps not a multiple of blocks", _set("passk.steps", 12),
-     "passk.orders.arbitrary.block_length: steps 12 is not a multiple of the number of blocks (7)"),
+     "passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 48"),
+    ("steps not a multiple of blocks", _set("passk.steps", 15),
+     "passk.orders.arbitrary.block_length: steps 15 is not a multiple of the number of blocks (6)"),
     ("eval block", _set("evaluation.block_length", 16), "evaluation.block_length: block_length 16 does not divide gen_length 56"),
     ("unknown remasking", _set("passk.orders.ar.remasking", "confident"), "passk.orders.ar.remasking"),
-    ("k beyond n", _set("passk.ks", [1, 128]), "passk.ks: k=128 exceeds passk.n_samples=32"),
+    ("k beyond n", _set("passk.ks", [1, 128]), "passk.ks: k=128 exceeds passk.n_samples=16"),
     ("missing section", _set("grading", DELETE), "'grading' is a required property"),
     ("unknown task", _set("tasks.gsm9k", {"splits": ["test"], "templates": ["plain"]}), "tasks: 'gsm9k' is not one of"),
     ("unknown base model", _set("base_model", "llada"), "base_model: 'llada' is not a key of models"),
@@ -136,5 +136,5 @@ def test_bad_config_stops_snakemake_with_one_line(tmp_path):
     result = snakemake("-n", "--configfile", str(path), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path))
     assert result.returncode != 0
     out = result.stdout + result.stderr
-    assert "config error: passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 56" in out
+    assert "config error: passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 48" in out
     assert "Traceback" not in out

@@ -1,6 +1,8 @@
 # Helpers shared by the rule files: paths and settings derived from the config.
 
 TASKS = list(config["tasks"])
+# Threads of a sampling or evaluation job (many independent jobs; training jobs take `threads`).
+SAMPLING_THREADS = config.get("sampling_threads", config["threads"])
 PRETRAINED = [m for m, spec in config["models"].items() if "pretrain" in spec]
 
 

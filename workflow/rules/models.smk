@@ -45,7 +45,7 @@ rule model_check:
     params:
         model=lambda w: model_spec(w.model),
         settings=model_check_settings,
-    threads: config["threads"]
+    threads: SAMPLING_THREADS
     log:
         "results/logs/model_check/{model}/{task}.log",
     shell:

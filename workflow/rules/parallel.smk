@@ -27,7 +27,7 @@ rule eval_parallel:
     params:
         model=lambda w: model_spec(w.model),
         settings=parallel_eval_settings,
-    threads: config["threads"]
+    threads: SAMPLING_THREADS
     log:
         "results/logs/eval_parallel/{model}/{task}/{setting}.log",
     benchmark:

@@ -45,7 +45,7 @@ rule sample:
     params:
         model=lambda w: model_spec(w.model),
         settings=sample_settings,
-    threads: config["threads"]
+    threads: SAMPLING_THREADS
     log:
         "results/logs/sample/{model}/{task}/{order}/shard{shard}of{shards}.log",
     benchmark:

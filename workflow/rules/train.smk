@@ -64,7 +64,7 @@ rule eval_accuracy:
     params:
         model=lambda w: model_spec(w.model),
         settings=eval_settings,
-    threads: config["threads"]
+    threads: SAMPLING_THREADS
     log:
         "results/logs/eval_accuracy/{model}/{task}/len{length}.log",
     shell:
