@@ -78,3 +78,13 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     # Nothing left to do: a second run is a no-op.
     again = snakemake(tmp_path, "-n", "--cores", "2")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # The whole story in one file: every figure and table, each with its caption.
+    report = tmp_path / "report.html"
+    made = snakemake(tmp_path, "--report", str(report))
+    assert made.returncode == 0, made.stderr[-3000:]
+    html = report.read_text()
+    for name in ["passk_curves.png", "coverage.png", "bypassed_tokens.png", "connective_entropy.png",
+                 "reward_curve.png", "parallel_decoding.png", "passk.csv", "coverage.csv", "bypass.csv",
+                 "connective_entropy.csv", "accuracy.csv", "parallel.csv"]:
+        assert f'"filename": "{name}"' in html, name
+    assert "only under one order" in html  # a caption, rendered with the model and task filled in

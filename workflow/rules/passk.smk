@@ -66,8 +66,10 @@ rule pass_at_k:
     input:
         lambda w: [path for paths in shards_by_order(w).values() for path in paths],
     output:
-        passk="results/passk/{model}/{task}/passk.csv",
-        coverage="results/passk/{model}/{task}/coverage.csv",
+        passk=report("results/passk/{model}/{task}/passk.csv", caption="../report/passk_table.rst",
+                     category="Sec. 3: the flexibility trap", subcategory="{model}"),
+        coverage=report("results/passk/{model}/{task}/coverage.csv", caption="../report/coverage_table.rst",
+                        category="Sec. 3: the flexibility trap", subcategory="{model}"),
     params:
         samples=lambda w: as_json(shards_by_order(w)),
         settings=passk_settings,
@@ -83,8 +85,11 @@ rule entropy_stats:
         samples=lambda w: [path for paths in shards_by_order(w).values() for path in paths],
         model=lambda w: model_input(w.model),
     output:
-        bypass="results/entropy/{model}/{task}/bypass.csv",
-        entropy="results/entropy/{model}/{task}/connective_entropy.csv",
+        bypass=report("results/entropy/{model}/{task}/bypass.csv", caption="../report/bypass_table.rst",
+                      category="Sec. 3: the flexibility trap", subcategory="{model}"),
+        entropy=report("results/entropy/{model}/{task}/connective_entropy.csv",
+                       caption="../report/connective_entropy_table.rst",
+                       category="Sec. 3: the flexibility trap", subcategory="{model}"),
     params:
         samples=lambda w: as_json(shards_by_order(w)),
         model=lambda w: model_spec(w.model),
