@@ -55,3 +55,4 @@ rule all:
         rules.accuracy_table.output,
         rules.figure_reward_curve.output,
         rules.figure_parallel_decoding.output,
+        slot_probe_outputs(),

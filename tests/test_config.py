@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from flextrap.config import check_config, with_default
+from flextrap.config import check_config, semantic_errors, with_default
 from flextrap.errors import FlextrapError
 
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -138,3 +138,9 @@ def test_bad_config_stops_snakemake_with_one_line(tmp_path):
     out = result.stdout + result.stderr
     assert "config error: passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 48" in out
     assert "Traceback" not in out
+
+
+def test_slot_probe_needs_the_synthetic_task():
+    config = copy.deepcopy(load())
+    del config["tasks"]["synthetic"]
+    assert "slot_probe: probes the synthetic task, which is not configured under tasks" in semantic_errors(config)

@@ -70,6 +70,11 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (parallel[(parallel.rule == "eb") & (parallel.value == 0)].tokens_per_step == 1).all()
     assert (parallel[parallel.rule == "top_k"].tokens_per_step == 4).all()
     assert (results / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
+    # What each model gets right, slot by slot (the README's tiny-model table).
+    for model in ("tiny", "tiny-justgrpo"):
+        probe = json.loads((results / "probe" / model / "synthetic.json").read_text())
+        print(model, {k: v["accuracy"] for k, v in probe["slots"].items()})
+        assert probe["problems"] == 200 and probe["slots"]["op"]["masked"] > 0
     # A user reruns one stage: deleting a figure redraws only that figure.
     (results / "figures" / "tiny" / "coverage.pdf").unlink()
     redo = snakemake(tmp_path, "-n", "--cores", "2")

@@ -87,6 +87,8 @@ def semantic_errors(c: dict) -> list[str]:
                  for m, spec in c["models"].items() if "pretrain" in spec]
     errors += [f"{key}: task {task!r} is not configured under tasks" for key, task in task_refs
                if task not in c["tasks"]]
+    if "slot_probe" in c and "synthetic" not in c["tasks"]:
+        errors.append("slot_probe: probes the synthetic task, which is not configured under tasks")
     if mc["task"] in c["tasks"] and mc["task"] not in p["template"]:
         errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():

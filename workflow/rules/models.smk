@@ -52,3 +52,27 @@ rule model_check:
         "python -m flextrap.model_check --model {params.model:q} --data {input.data} "
         "--task {wildcards.task} --settings {params.settings:q} --out {output} "
         "--threads {threads} > {log} 2>&1"
+
+
+rule slot_probe:
+    input:
+        model=lambda w: model_input(w.model),
+        data="results/data/synthetic/test.jsonl",
+    output:
+        "results/probe/{model}/synthetic.json",
+    params:
+        model=lambda w: model_spec(w.model),
+        settings=lambda w: as_json({**config.get("slot_probe", {}), "device": config["device"]}),
+    threads: SAMPLING_THREADS
+    log:
+        "results/logs/slot_probe/{model}.log",
+    shell:
+        "python -m flextrap.slot_probe --model {params.model:q} --data {input.data} "
+        "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
+
+
+def slot_probe_outputs():
+    """Slot probes of the base and the trained model, when configured (synthetic task only)."""
+    if "slot_probe" not in config or "synthetic" not in config["tasks"]:
+        return []
+    return [f"results/probe/{m}/synthetic.json" for m in (config["base_model"], TRAINED)]

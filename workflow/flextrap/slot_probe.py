@@ -1,0 +1,90 @@
+"""What a model gets right in a synthetic-task solution: masked-token accuracy by slot.
+
+    python -m flextrap.slot_probe --model '{"path": "results/models/tiny"}' \
+        --data results/data/synthetic/test.jsonl --settings '<json>' --out results/probe/tiny/synthetic.json
+
+A solution step is 13 words, `conn var = x op y = X op Y = Z .`, and the answer ends
+with `answer V`. Each gold answer (padded with EOS to `gen_length`) has its tokens
+masked with probability `mask_ratio` (the prompt is kept, as in pretraining), and one
+forward pass predicts them all. The accuracy per slot says what the model has learned:
+the template (`=`, `.`), the choice of the next step (conn, var), copying a definition
+from the prompt (x, op, y), looking up a value (X, Y, and op2, the operator again),
+the arithmetic (Z) and the final copy (V). A model that ignores its prompt can do no
+better than each slot's marginal distribution.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import provenance
+from .cli import cli_entry, parse_args
+from .errors import FlextrapError
+from .jsonl import read_jsonl
+from .models import load_model, set_threads
+from .pretrain import encode
+from .sampling import forward_kwargs, model_device
+
+STEP_SLOTS = ("conn", "var", "=", "x", "op", "y", "=", "X", "op2", "Y", "=", "Z", ".")
+SLOTS = ("conn", "var", "x", "op", "y", "X", "op2", "Y", "Z", "V")
+
+
+def slot_names(solution: str) -> list[str | None]:
+    """The slot of every word of a synthetic solution (None for `=`, `.` and `answer`)."""
+    words = solution.split()
+    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
+    if rest or words[-2] != "answer":
+        raise FlextrapError(f"not a synthetic-task solution: {solution[:60]!r}")
+    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
+    return [n if n in SLOTS else None for n in names]
+
+
+@torch.no_grad()
+def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
+    """{slot: {"accuracy", "masked"}} over `records` (see module docstring)."""
+    max_length = getattr(model.config, "max_position_embeddings", 1 << 30)
+    ids, answer_mask, attention = encode(records, tokenizer, s["template"], s["gen_length"], max_length)
+    words = [len(r["solution"].split()) for r in records]
+    prompt_len = ids.shape[1] - s["gen_length"]
+    slots = [slot_names(r["solution"]) for r in records]
+    gen = torch.Generator().manual_seed(s["seed"])
+    masked = (torch.rand(ids.shape, generator=gen) < s["mask_ratio"]) & answer_mask
+    device = model_device(model)
+    hits = {k: 0 for k in SLOTS}
+    total = {k: 0 for k in SLOTS}
+    for start in range(0, len(records), s["batch_size"]):
+        rows = slice(start, start + s["batch_size"])
+        noisy = torch.where(masked[rows], tokenizer.mask_token_id, ids[rows]).to(device)
+        pred = model(input_ids=noisy, **forward_kwargs(model, attention[rows].to(device))).logits.argmax(-1).cpu()
+        right = (pred == ids[rows]) & masked[rows]
+        for i, row in enumerate(range(len(records))[rows]):
+            for j, name in enumerate(slots[row][:words[row]]):
+                if name and masked[row, prompt_len + j]:
+                    total[name] += 1
+                    hits[name] += int(right[i, prompt_len + j])
+    return {k: {"accuracy": round(hits[k] / total[k], 4) if total[k] else None, "masked": total[k]} for k in SLOTS}
+
+
+def run(model_spec: dict, data: str, s: dict, out: str, threads: int | None = None) -> dict:
+    set_threads(threads)
+    model, tokenizer = load_model(model_spec, s.get("device", "auto"))
+    records = read_jsonl(data, required=("prompts", "solution"))[: s["max_problems"]]
+    result = {"mask_ratio": s["mask_ratio"], "problems": len(records),
+              "slots": slot_accuracy(model, tokenizer, records, s)}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps({**result, "protocol": provenance.record("slot_probe", s, model=model_spec)},
+                                    indent=2))
+    return result
+
+
+@cli_entry
+def main(argv=None) -> None:
+    args = parse_args(__doc__, ["model", "data", "settings", "out"], argv, threads=True)
+    result = run(json.loads(args.model), args.data, json.loads(args.settings), args.out, args.threads)
+    print(" ".join(f"{k} {v['accuracy']}" for k, v in result["slots"].items()))
+
+
+if __name__ == "__main__":
+    main()
