@@ -46,7 +46,6 @@ def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
     """{slot: {"accuracy", "masked"}} over `records` (see module docstring)."""
     max_length = getattr(model.config, "max_position_embeddings", 1 << 30)
     ids, answer_mask, attention = encode(records, tokenizer, s["template"], s["gen_length"], max_length)
-    words = [len(r["solution"].split()) for r in records]
     prompt_len = ids.shape[1] - s["gen_length"]
     slots = [slot_names(r["solution"]) for r in records]
     gen = torch.Generator().manual_seed(s["seed"])
@@ -60,7 +59,7 @@ def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
         pred = model(input_ids=noisy, **forward_kwargs(model, attention[rows].to(device))).logits.argmax(-1).cpu()
         right = (pred == ids[rows]) & masked[rows]
         for i, row in enumerate(range(len(records))[rows]):
-            for j, name in enumerate(slots[row][:words[row]]):
+            for j, name in enumerate(slots[row]):
                 if name and masked[row, prompt_len + j]:
                     total[name] += 1
                     hits[name] += int(right[i, prompt_len + j])
