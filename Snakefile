@@ -30,11 +30,12 @@ validate(config, str(SCHEMA))     # the same schema, as Snakemake applies it
 shell.prefix(f"export PYTHONPATH={WORKFLOW_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; set -o pipefail; ")
 
 
-def as_json(obj):
-    return json.dumps(obj, sort_keys=True)
-
-
 report: "workflow/report/workflow.rst"
+
+
+wildcard_constraints:
+    task="|".join(config["tasks"]),
+    split="train|test",
 
 
 include: "workflow/rules/common.smk"
@@ -44,6 +45,11 @@ include: "workflow/rules/passk.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/parallel.smk"
+
+
+_unknown_jobs = sorted(set(config["jobs"]) - {"default"} - {r.name for r in workflow.rules})
+if _unknown_jobs:
+    sys.exit(f"config error: jobs.{_unknown_jobs[0]}: no rule of that name (snakemake --list-rules)")
 
 
 rule all:

@@ -2,7 +2,6 @@
 import copy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -72,6 +71,10 @@ BAD = [
      "passk.orders: 'a/b' does not match"),
     ("more steps than definitions", _set("tasks.synthetic.generator.steps", [3, 6]),
      "tasks.synthetic.generator.steps: need min <= max <= n_defs"),
+    ("job field misspelt", _set("jobs.sample", {"gpus": 1}), "jobs.sample.gpus: unknown key"),
+    ("default job incomplete", _set("jobs.default", {"threads": 1}), "jobs.default: 'mem_mb' is a required property"),
+    ("zero threads", _set("jobs.train_justgrpo.threads", 0), "jobs.train_justgrpo.threads"),
+    ("site value missing", _set("cluster", {"account": None}), "cluster: 'partition' is a required property"),
 ]
 
 
@@ -138,6 +141,29 @@ def test_bad_config_stops_snakemake_with_one_line(tmp_path):
     out = result.stdout + result.stderr
     assert "config error: passk.orders.arbitrary.block_length: block_length 5 does not divide gen_length 48" in out
     assert "Traceback" not in out
+
+
+def test_jobs_of_an_unknown_rule_stop_snakemake_with_one_line(tmp_path):
+    bad = load()
+    bad["jobs"]["samples"] = {"threads": 2}  # the rule is `sample`
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = snakemake("-n", "--configfile", str(path), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "config error: jobs.samples: no rule of that name" in out
+    assert "Traceback" not in out
+
+
+def test_jobs_settings_reach_the_rules(tmp_path):
+    """threads from `jobs` (default, then per rule); the runtime grows with the attempt."""
+    override = tmp_path / "jobs.yaml"  # merged on top of the default config
+    override.write_text("jobs: {default: {threads: 3, mem_mb: 1000, runtime: 7, gpu: 0}, pretrain_tiny: {threads: 5}}")
+    result = snakemake("-n", "-p", "--cores", "8", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+                       "--configfile", str(override))
+    assert result.returncode == 0, result.stderr[-2000:]
+    blocks = {b.split("rule ", 1)[1].split(":")[0]: b for b in result.stdout.split("\n\n") if "rule " in b}
+    assert "--threads 5" in blocks["pretrain_tiny"] and "runtime=60" in blocks["pretrain_tiny"]  # its own
+    assert "--threads 3" in blocks["sample"] and "mem_mb=1000" in blocks["sample"] and "runtime=7" in blocks["sample"]
 
 
 def test_slot_probe_needs_the_synthetic_task():

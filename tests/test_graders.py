@@ -1,5 +1,4 @@
 """Graders: math-verify on tricky equivalents; the code grader under its limits."""
-import os
 import time
 
 import pytest

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import provenance
 from .cli import cli_entry, parse_args
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_json
 from .models import load_model, set_threads
 from .sample import run_shard
 
@@ -38,7 +38,7 @@ def main(argv=None) -> None:
                "nfe": round(nfe, 2), "tokens_per_step": round(gen_length / nfe, 3),
                "seconds": round(time.time() - t0, 1),
                "protocol": provenance.record("eval_accuracy", s, model=spec, data=args.data, task=args.task)}
-    Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(args.summary, summary)
     print(f"{args.task} len {summary['gen_length']}: accuracy {accuracy:.3f} over {len(samples)} problems")
 
 

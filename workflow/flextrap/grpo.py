@@ -15,7 +15,6 @@ are scored, JustGRPO-Fast).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .models import logits_at
 from .sampling import forward_kwargs

@@ -1,4 +1,5 @@
-"""JSON-lines files: atomic writes, and reads that name the file and line on bad input."""
+"""Result files: atomic writes (a killed job never leaves a file that looks complete), and
+JSON-lines reads that name the file and line on bad input."""
 from __future__ import annotations
 
 import json
@@ -21,6 +22,19 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
             n += 1
     os.replace(tmp, path)
     return n
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(path: str | Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import provenance
 from .cli import cli_entry, parse_args
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_json
 from .metrics import mean_pass_at_k
 from .models import load_model, set_threads
 from .sample import batches_for, draw, graded_records, make_jobs
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
               "seconds": round(seconds, 1), "examples": [{k: r[k] for k in ("id", "sample", "text", "verdict")} for r in samples[:5]],
               "protocol": provenance.record("model_check", s, model=spec, data=args.data, task=args.task)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"{args.task}: pass@1 = {result['pass@1']:.3f} over {len(counts)} problems "
           f"x {s['n_samples']} samples ({seconds:.0f} s)")
 

@@ -3,7 +3,8 @@
 Contract of every loaded model: `model(input_ids).logits` is (batch, length, vocab)
 and `tokenizer.mask_token_id` is set.
 - A Hugging Face id (LLaDA-8B-Instruct): `AutoModel.from_pretrained(...,
-  trust_remote_code=True)` at a pinned revision, bf16 on GPU.
+  trust_remote_code=True)` at a pinned revision, bf16 on GPU; from the cache only when
+  the spec says `local_files_only` (the DAG fetches it once, `flextrap.fetch`).
 - A local directory written by `save_pretrained` (the embedded default's tiny
   BERT masked LM, trained by `flextrap.pretrain`).
 """
@@ -71,7 +72,9 @@ def _hub_error(spec: dict, err: Exception) -> FlextrapError:
 
 
 def _hub_kwargs(spec: dict) -> dict:
-    return dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False))
+    """`local_files_only`: the weights were fetched into the cache by rule fetch_model."""
+    return dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False),
+                local_files_only=spec.get("local_files_only", False))
 
 
 def _local_path(spec: dict) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cli import cli_entry, parse_args
+from .jsonl import write_text
 
 
 def parallel_rows(paths: list[str], models: dict) -> pd.DataFrame:
@@ -32,7 +33,7 @@ def parallel_rows(paths: list[str], models: dict) -> pd.DataFrame:
 def main(argv=None) -> None:
     args = parse_args(__doc__, ["inputs", "models", "out"], argv)
     df = parallel_rows(json.loads(args.inputs), json.loads(args.models))
-    df.to_csv(args.out, index=False, float_format="%.3f")
+    write_text(args.out, df.to_csv(index=False, float_format="%.3f"))
     print(df.to_string(index=False))
 
 

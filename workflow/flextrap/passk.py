@@ -18,7 +18,7 @@ import pandas as pd
 
 from .cli import cli_entry, parse_args
 from .errors import FlextrapError
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_text
 from .metrics import coverage, pass_at_k_curve
 
 
@@ -73,8 +73,8 @@ def main(argv=None) -> None:
     shards, s = json.loads(args.samples), json.loads(args.settings)
     counts = {order: counts_of(paths) for order, paths in shards.items()}
     table = passk_table(counts, s)
-    table.to_csv(args.out_passk, index=False, float_format="%.6g")
-    coverage_table(counts, s).to_csv(args.out_coverage, index=False, float_format="%.6g")
+    write_text(args.out_passk, table.to_csv(index=False, float_format="%.6g"))
+    write_text(args.out_coverage, coverage_table(counts, s).to_csv(index=False, float_format="%.6g"))
     for order, rows in table.groupby("order", sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]
         print(f"{s['task']} {order}: pass@{first.k} = {first.pass_at_k:.3f}, "

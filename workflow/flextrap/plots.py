@@ -11,6 +11,7 @@ One panel per task; every order keeps its colour across figures.
 from __future__ import annotations
 
 import json
+import os
 
 import matplotlib
 
@@ -175,8 +176,9 @@ def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:
     with plt.rc_context(STYLE):
         fig = FIGURES[name](df, settings)
         fig.tight_layout()
-        for ext in ("png", "pdf"):
-            fig.savefig(f"{out}.{ext}", dpi=settings.get("dpi", 150))
+        for ext in ("png", "pdf"):  # via a temporary file: no half-written figure after a kill
+            fig.savefig(f"{out}.tmp.{ext}", dpi=settings.get("dpi", 150))
+            os.replace(f"{out}.tmp.{ext}", f"{out}.{ext}")
         plt.close(fig)
 
 

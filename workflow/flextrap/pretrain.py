@@ -131,17 +131,21 @@ def resume(ckpt_dir: Path, s, model, opt, gen):
 
 
 def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
-    out = Path(out)
+    """The model directory, written beside `out` and renamed into place when complete."""
+    out, tmp = Path(out), Path(str(out).rstrip("/") + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
     model.eval()
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    with open(out / "train_log.csv", "w", newline="") as f:
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    with open(tmp / "train_log.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "seconds"])
         writer.writeheader()
         writer.writerows(log_rows)
-    provenance.write(out / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
+    provenance.write(tmp / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
                      parameters=count_parameters(model), train_seconds=round(seconds, 1),
                      torch_threads=torch.get_num_threads())
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
 
 
 @cli_entry

@@ -45,6 +45,6 @@ def record(stage: str, settings: dict, **extra) -> dict:
 
 
 def write(path: str | Path, stage: str, settings: dict, **extra) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record(stage, settings, **extra), indent=2) + "\n")
+    from .jsonl import write_json
+
+    write_json(path, record(stage, settings, **extra))

@@ -15,14 +15,13 @@ better than each slot's marginal distribution.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import torch
 
 from . import provenance
 from .cli import cli_entry, parse_args
 from .errors import FlextrapError
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_json
 from .models import load_model, set_threads
 from .pretrain import encode
 from .sampling import forward_kwargs, model_device
@@ -72,9 +71,7 @@ def run(model_spec: dict, data: str, s: dict, out: str, threads: int | None = No
     records = read_jsonl(data, required=("prompts", "solution"))[: s["max_problems"]]
     result = {"mask_ratio": s["mask_ratio"], "problems": len(records),
               "slots": slot_accuracy(model, tokenizer, records, s)}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps({**result, "protocol": provenance.record("slot_probe", s, model=model_spec)},
-                                    indent=2))
+    write_json(out, {**result, "protocol": provenance.record("slot_probe", s, model=model_spec)})
     return result
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cli import cli_entry, parse_args
+from .jsonl import write_text
 from .reported import TABLE1, TABLE1_LENGTHS
 
 
@@ -72,11 +73,11 @@ def main(argv=None) -> None:
     df = measured_rows(json.loads(args.inputs), s)
     if s["reported"]:
         df = pd.concat([reported_rows(s["tasks"], s["gen_lengths"]), df], ignore_index=True)
-    df.to_csv(args.out_csv, index=False, float_format="%.2f")
+    write_text(args.out_csv, df.to_csv(index=False, float_format="%.2f"))
     header = ["method"] + s["tasks"]
     body = cells(df, s["tasks"], s["gen_lengths"])
-    Path(args.out_markdown).write_text(markdown(header, body, s["gen_lengths"]))
-    Path(args.out_latex).write_text(latex(header, body))
+    write_text(args.out_markdown, markdown(header, body, s["gen_lengths"]))
+    write_text(args.out_latex, latex(header, body))
     print(markdown(header, body, s["gen_lengths"]))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .cli import cli_entry, parse_args
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_text
 from .models import load_tokenizer
 
 ALL_TOKENS, ALL_CONNECTIVES = "(all tokens)", "(all connectives)"
@@ -127,8 +127,8 @@ def main(argv=None) -> None:
             for record in read_jsonl(path, required=("token_ids", "trace")):
                 stats[order].add(record, tokenizer.eos_token_id)
     bypass, entropy = tables(stats, word_function(tokenizer), s)
-    bypass.to_csv(args.out_bypass, index=False, float_format="%.6g")
-    entropy.to_csv(args.out_entropy, index=False, float_format="%.6g")
+    write_text(args.out_bypass, bypass.to_csv(index=False, float_format="%.6g"))
+    write_text(args.out_entropy, entropy.to_csv(index=False, float_format="%.6g"))
     for _, row in entropy[entropy.kind != "connective"].iterrows():
         print(f"{row.order}: {row.word} mean decode entropy {row.mean_entropy:.3f} nats over {row['count']}")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sys
 import time
@@ -31,7 +32,7 @@ from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
-from .jsonl import read_jsonl
+from .jsonl import read_jsonl, write_text
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
 from .sample import make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
@@ -145,7 +146,7 @@ def save_checkpoint(accelerator, ckpt_root: Path, step: int, log: list, elapsed:
     accelerator.save_state(str(path), safe_serialization=False)  # tied BERT weights
     if accelerator.is_main_process:
         meta = {"step": step, "log": log, "elapsed": elapsed, "settings_hash": settings_hash}
-        (path / "meta.json").write_text(json.dumps(meta))
+        write_text(path / "meta.json", json.dumps(meta))  # last, so a torn checkpoint has none
         for old in ckpt_root.glob("step_*"):
             if old != path:
                 shutil.rmtree(old, ignore_errors=True)
@@ -157,15 +158,18 @@ def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, sec
     state = accelerator.get_state_dict(model)
     if not accelerator.is_main_process:
         return
-    out.mkdir(parents=True, exist_ok=True)
-    accelerator.unwrap_model(model).save_pretrained(out, state_dict=state)
-    tokenizer.save_pretrained(out)
-    with open(out / "train_log.csv", "w", newline="") as f:
+    tmp = out.with_name(out.name + ".partial")  # renamed into place when complete
+    shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state)
+    tokenizer.save_pretrained(tmp)
+    with open(tmp / "train_log.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
         writer.writeheader()
         writer.writerows(log)
-    provenance.write(out / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
+    provenance.write(tmp / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
                      processes=accelerator.num_processes, **extra)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
 
 
 def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None) -> list[dict]:
@@ -213,7 +217,9 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
 @cli_entry
 def main(argv=None) -> None:
     args = parse_args(__doc__, ["model", "data", "task", "settings", "out"], argv, threads=True)
-    set_threads(args.threads)
+    # The job's CPUs are shared by its processes (`accelerate launch` sets WORLD_SIZE).
+    processes = int(os.environ.get("WORLD_SIZE", 1))
+    set_threads(max(1, args.threads // processes) if args.threads else None)
     s = json.loads(args.settings)
     log = train(json.loads(args.model), args.data, args.task, s, args.out)
     first, last = log[0], log[-1]

@@ -1,14 +1,12 @@
-# Helpers shared by the rule files: paths and settings derived from the config.
+# Helpers shared by the rule files (paths and settings derived from the config).
+
+
+def as_json(obj):
+    return json.dumps(obj, sort_keys=True)
+
 
 TASKS = list(config["tasks"])
-# Threads of a sampling or evaluation job (many independent jobs; training jobs take `threads`).
-SAMPLING_THREADS = config.get("sampling_threads", config["threads"])
 PRETRAINED = [m for m, spec in config["models"].items() if "pretrain" in spec]
-
-
-wildcard_constraints:
-    task="|".join(TASKS),
-    split="train|test",
 
 
 def model_dir(name):
@@ -29,12 +27,21 @@ def model_spec(name):
     spec = config["models"][name]
     if "pretrain" in spec:
         return as_json({"path": model_dir(name)})
-    return as_json({k: v for k, v in spec.items() if k != "pretrain"})
+    if "hf_id" in spec:  # fetched once by rule fetch_model; jobs read the cache only
+        return as_json({**spec, "local_files_only": True})
+    return as_json(spec)
 
 
 def model_input(name):
-    """Input files a rule that loads model `name` depends on (none for hub models)."""
-    return [model_dir(name)] if name in PRETRAINED or name == TRAINED else []
+    """Input files of the rules that load model `name`: its directory for a model
+    the DAG trains, the fetch record for a hub model, nothing for a local path."""
+    if name in PRETRAINED or name == TRAINED:
+        return [model_dir(name)]
+    return [fetched(name)] if "hf_id" in config["models"][name] else []
+
+
+def fetched(name):
+    return f"results/models/{name}.fetched.json"
 
 
 def data_outputs():
@@ -43,3 +50,34 @@ def data_outputs():
 
 def pretrained_models():
     return [model_dir(m) for m in PRETRAINED]
+
+
+def job(rule):
+    """How `rule`'s jobs run: config `jobs.default`, overridden key by key by `jobs.<rule>`."""
+    return {**config["jobs"]["default"], **config["jobs"].get(rule, {})}
+
+
+def job_threads(rule):
+    return job(rule)["threads"]
+
+
+def job_resources(rule):
+    """Snakemake resources of `rule`'s jobs, read by the SLURM executor plugin (a local run
+    schedules by threads only). The runtime grows with the attempt, so a job killed at its
+    time limit is retried with more time (the profile sets `retries`)."""
+    j, site = job(rule), config["cluster"]
+    runtime = j["runtime"]
+    resources = {"mem_mb": j["mem_mb"], "runtime": lambda wildcards, attempt: runtime * attempt}
+    partition = (site["gpu_partition"] or site["partition"]) if j["gpu"] else site["partition"]
+    if partition:
+        resources["slurm_partition"] = partition
+    if site["account"]:
+        resources["slurm_account"] = site["account"]
+    if j["gpu"]:
+        resources["gpu"] = j["gpu"]
+        if site["gpu_model"]:
+            resources["gpu_model"] = site["gpu_model"]
+    return resources
+
+
+CONDA_ENV = "../../envs/cluster-gpu.yaml"  # conda env of every rule under --sdm conda (the cluster)

@@ -7,6 +7,9 @@ rule prepare_data:
         meta="results/data/{task}/{split}.provenance.json",
     params:
         spec=lambda w: as_json(config["tasks"][w.task]),
+    localrule: True
+    conda:
+        CONDA_ENV
     log:
         "results/logs/prepare_data/{task}/{split}.log",
     shell:

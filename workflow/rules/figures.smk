@@ -1,4 +1,5 @@
-# Figures of Sec. 3, drawn from the CSVs only (PNG in the report, PDF beside it).
+# Figures of Sec. 3, drawn from the CSVs only (PNG in the report, PDF beside it); light,
+# so they run on the submitting machine under --profile slurm (`localrule`).
 # One rule per figure: `snakemake results/figures/<model>/<figure>.pdf` redraws one.
 
 PASSK_FIGURES = {  # figure -> (stage, CSV name) it is drawn from
@@ -45,6 +46,9 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
             inputs=lambda w, input: as_json(list(input)),
             settings=figure_settings(),
             out=lambda w, output: output.png[: -len(".png")],
+        localrule: True
+        conda:
+            CONDA_ENV
         log:
             f"results/logs/figures/{{model}}/{_fig}.log",
         shell:

@@ -1,4 +1,5 @@
-# Models: pretrain the embedded default's tiny model; check a base model's Pass@1.
+# Models: fetch a hub model once; pretrain the embedded default's tiny model; check a
+# base model's Pass@1.
 
 
 rule pretrain_tiny:
@@ -10,7 +11,11 @@ rule pretrain_tiny:
         model="|".join(PRETRAINED) or "^$",
     params:
         settings=lambda w: as_json(config["models"][w.model]["pretrain"]),
-    threads: config["threads"]
+    threads: job_threads("pretrain_tiny")
+    resources:
+        **job_resources("pretrain_tiny"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/pretrain_tiny/{model}.log",
     benchmark:
@@ -18,6 +23,22 @@ rule pretrain_tiny:
     shell:
         "python -m flextrap.pretrain --train {input} --out {output} "
         "--settings {params.settings:q} --threads {threads} > {log} 2>&1"
+
+
+rule fetch_model:
+    output:
+        "results/models/{model}.fetched.json",
+    wildcard_constraints:
+        model="|".join(m for m, spec in config["models"].items() if "hf_id" in spec) or "^$",
+    params:
+        model=lambda w: as_json({k: v for k, v in config["models"][w.model].items()}),
+    localrule: True
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/fetch_model/{model}.log",
+    shell:
+        "python -m flextrap.fetch --model {params.model:q} --out {output} > {log} 2>&1"
 
 
 def model_check_settings(wildcards):
@@ -45,7 +66,11 @@ rule model_check:
     params:
         model=lambda w: model_spec(w.model),
         settings=model_check_settings,
-    threads: SAMPLING_THREADS
+    threads: job_threads("model_check")
+    resources:
+        **job_resources("model_check"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/model_check/{model}/{task}.log",
     shell:
@@ -63,7 +88,11 @@ rule slot_probe:
     params:
         model=lambda w: model_spec(w.model),
         settings=lambda w: as_json({**config.get("slot_probe", {}), "device": config["device"]}),
-    threads: SAMPLING_THREADS
+    threads: job_threads("slot_probe")
+    resources:
+        **job_resources("slot_probe"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/slot_probe/{model}.log",
     shell:

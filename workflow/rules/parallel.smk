@@ -27,7 +27,11 @@ rule eval_parallel:
     params:
         model=lambda w: model_spec(w.model),
         settings=parallel_eval_settings,
-    threads: SAMPLING_THREADS
+    threads: job_threads("eval_parallel")
+    resources:
+        **job_resources("eval_parallel"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/eval_parallel/{model}/{task}/{setting}.log",
     benchmark:
@@ -52,6 +56,9 @@ rule parallel_table:
     params:
         inputs=lambda w, input: as_json(list(input)),
         models=as_json({config["base_model"]: "base", TRAINED: "JustGRPO"}),
+    localrule: True
+    conda:
+        CONDA_ENV
     log:
         "results/logs/parallel_table/parallel.log",
     shell:
@@ -72,6 +79,9 @@ rule figure_parallel_decoding:
     params:
         inputs=lambda w, input: as_json(list(input)),
         settings=lambda w: figure_settings(),
+    localrule: True
+    conda:
+        CONDA_ENV
     log:
         "results/logs/figures/parallel_decoding.log",
     shell:

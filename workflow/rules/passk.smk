@@ -45,7 +45,11 @@ rule sample:
     params:
         model=lambda w: model_spec(w.model),
         settings=sample_settings,
-    threads: SAMPLING_THREADS
+    threads: job_threads("sample")
+    resources:
+        **job_resources("sample"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/sample/{model}/{task}/{order}/shard{shard}of{shards}.log",
     benchmark:
@@ -73,6 +77,11 @@ rule pass_at_k:
     params:
         samples=lambda w: as_json(shards_by_order(w)),
         settings=passk_settings,
+    threads: job_threads("pass_at_k")
+    resources:
+        **job_resources("pass_at_k"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/pass_at_k/{model}/{task}.log",
     shell:
@@ -94,6 +103,11 @@ rule entropy_stats:
         samples=lambda w: as_json(shards_by_order(w)),
         model=lambda w: model_spec(w.model),
         settings=lambda w: as_json({"model": w.model, "task": w.task, **config["entropy"]}),
+    threads: job_threads("entropy_stats")
+    resources:
+        **job_resources("entropy_stats"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/entropy_stats/{model}/{task}.log",
     shell:

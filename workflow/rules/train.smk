@@ -4,7 +4,7 @@
 
 def train_launcher():
     """One process on CPU / one GPU; `accelerate launch` with FSDP on a multi-GPU job."""
-    gpus = int(config["justgrpo"]["resources"].get("gpu", 0))
+    gpus = job("train_justgrpo")["gpu"]
     if gpus > 1:
         fsdp = Path(workflow.basedir) / "envs" / "accelerate_fsdp.yaml"
         return f"accelerate launch --config_file {fsdp} --num_processes {gpus}"
@@ -19,13 +19,14 @@ rule train_justgrpo:
         directory(f"results/models/{TRAINED}"),
     params:
         model=model_spec(config["base_model"]),
-        settings=as_json({**{k: v for k, v in config["justgrpo"].items() if k != "resources"},
-                          "device": config["device"], "code_limits": config["grading"]["code"]}),
+        settings=as_json({**config["justgrpo"], "device": config["device"], "code_limits": config["grading"]["code"]}),
         task=config["justgrpo"]["task"],
         launch=train_launcher(),
-    threads: config["threads"]
+    threads: job_threads("train_justgrpo")
     resources:
-        **config["justgrpo"]["resources"],
+        **job_resources("train_justgrpo"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/train_justgrpo/train.log",
     benchmark:
@@ -64,7 +65,11 @@ rule eval_accuracy:
     params:
         model=lambda w: model_spec(w.model),
         settings=eval_settings,
-    threads: SAMPLING_THREADS
+    threads: job_threads("eval_accuracy")
+    resources:
+        **job_resources("eval_accuracy"),
+    conda:
+        CONDA_ENV
     log:
         "results/logs/eval_accuracy/{model}/{task}/len{length}.log",
     shell:
@@ -92,6 +97,9 @@ rule accuracy_table:
                           "gen_lengths": config["evaluation"]["gen_lengths"],
                           "reported": config["run_name"] == "paper"}),
         inputs=lambda w, input: as_json(list(input)),
+    localrule: True
+    conda:
+        CONDA_ENV
     log:
         "results/logs/accuracy_table/accuracy.log",
     shell:
@@ -112,6 +120,9 @@ rule figure_reward_curve:
     params:
         inputs=lambda w, input: as_json([f"{input[0]}/train_log.csv"]),
         settings=lambda w: figure_settings(),
+    localrule: True
+    conda:
+        CONDA_ENV
     log:
         "results/logs/figures/justgrpo/reward_curve.log",
     shell:
