@@ -9,7 +9,10 @@ directory, on ports of their own, so a cluster already running on the machine is
 touched. The node advertises the machine's CPUs and memory and, with `gpus`, that many
 GPUs backed by empty device files (Slurm drops GPUs without a file; no job here uses
 them). On exit it stops exactly the daemons it started. Clients find the cluster
-through `SLURM_CONF` in the returned environment.
+through `SLURM_CONF` in the returned environment; its PATH starts with an `srun` that
+sets `SLURM_CONF` again, because the jobstep executor plugin removes every `SLURM_*`
+variable but the job's identity before it calls `srun` inside a job (a real cluster's
+nodes read /etc/slurm/slurm.conf instead).
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
+DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "srun")
 
 
 def available() -> str | None:
@@ -103,7 +106,11 @@ def one_node_cluster(root: Path, gpus: int = 0, partitions: dict[str, bool] | No
     key.write_bytes(os.urandom(128))
     key.chmod(0o600)
     conf = write_config(root, gpus, partitions or {"debug": True})
-    env = {**os.environ, "SLURM_CONF": str(conf)}
+    wrappers = root / "bin"
+    wrappers.mkdir()
+    (wrappers / "srun").write_text(f'#!/bin/sh\nexport SLURM_CONF={conf}\nexec {shutil.which("srun")} "$@"\n')
+    (wrappers / "srun").chmod(0o755)
+    env = {**os.environ, "SLURM_CONF": str(conf), "PATH": f"{wrappers}:{os.environ['PATH']}"}
     started: list[subprocess.Popen] = []
     try:
         started.append(_daemon(root, "munged", ["munged", "-F", "-f", f"--socket={root}/munge.sock",

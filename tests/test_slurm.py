@@ -27,7 +27,7 @@ SMALL = {
 SAME_FILES = ["data/synthetic/test.jsonl", "models/tiny/model.safetensors", "models/tiny-justgrpo/model.safetensors",
               "passk/tiny/synthetic/passk.csv", "passk/tiny/synthetic/coverage.csv",
               "entropy/tiny/synthetic/connective_entropy.csv", "passk/tiny-justgrpo/synthetic/passk.csv",
-              "tables/accuracy.csv", "probe/tiny-justgrpo/synthetic.json"]
+              "tables/accuracy.csv"]
 SUBMITTED = {"pretrain_tiny", "model_check", "slot_probe", "sample", "pass_at_k", "entropy_stats",
              "train_justgrpo", "eval_accuracy", "eval_parallel"}
 
@@ -74,6 +74,8 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
     assert list((cluster / "results" / "logs" / "slurm").rglob("*.log"))  # SLURM's own log per job
     for name in SAME_FILES:
         assert filecmp.cmp(local / "results" / name, cluster / "results" / name, shallow=False), name
+    probes = [json.loads((d / "results/probe/tiny-justgrpo/synthetic.json").read_text()) for d in (local, cluster)]
+    assert probes[0]["slots"] == probes[1]["slots"]  # (its protocol block has the time it was made)
     for name in ("tables/parallel.csv",):
         a, b = (pd.read_csv(d / "results" / name).drop(columns=["seconds"]) for d in (local, cluster))
         pd.testing.assert_frame_equal(a, b)
