@@ -1,4 +1,9 @@
 """Model building, save/load round trip, and the offline failure of hub models."""
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -58,6 +63,20 @@ def test_hub_model_offline_is_a_clear_error(monkeypatch):
             "trust_remote_code": True, "mask_token_id": 126336}
     with pytest.raises(FlextrapError, match="could not load model GSAI-ML/LLaDA-8B-Instruct.*Pre-download"):
         load_model(spec, device="cpu")
+
+
+def test_fetch_offline_is_one_line_and_jobs_read_the_cache_only(monkeypatch, tmp_path):
+    spec = {"hf_id": "GSAI-ML/LLaDA-8B-Instruct", "revision": "08b83a6feb34df1a6011b80c3c00c7563e963b07"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    out = subprocess.run([sys.executable, "-m", "flextrap.fetch", "--model", json.dumps(spec),
+                          "--out", str(tmp_path / "llada.fetched.json")], capture_output=True, text=True, env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: could not load model GSAI-ML/LLaDA-8B-Instruct") and "huggingface-cli download" in out.stderr
+    assert not (tmp_path / "llada.fetched.json").exists()
+    # what a GPU job gets: the cache only, never the network (rule fetch_model downloaded it once)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(FlextrapError, match="could not load model"):
+        load_model({**spec, "local_files_only": True, "mask_token_id": 126336}, device="cpu")
 
 
 def test_logits_at_applies_the_head_only_where_asked_and_equals_the_full_forward(tmp_path):
