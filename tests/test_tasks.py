@@ -5,7 +5,7 @@ import pytest
 from conftest import FIXTURES
 
 from flextrap.errors import FlextrapError
-from flextrap.jsonl import read_jsonl, write_jsonl
+from flextrap.jsonl import atomic_dir, read_jsonl, write_json, write_jsonl
 from flextrap.tasks import prepare, synthetic
 from flextrap.tasks.math500_task import last_boxed
 
@@ -157,6 +157,20 @@ def test_jsonl_round_trip_and_errors_name_file_and_line(tmp_path):
         read_jsonl(path, required=["id"])
     with pytest.raises(FlextrapError, match="no such file"):
         read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_outputs_appear_only_when_complete(tmp_path):
+    out = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out) as tmp:
+            (tmp / "config.json").write_text("{}")
+            raise RuntimeError("killed while saving")
+    assert not out.exists()  # no directory that looks finished
+    with atomic_dir(out) as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert (out / "config.json").exists() and not (tmp_path / "model.partial").exists()
+    write_json(tmp_path / "a" / "summary.json", {"accuracy": 0.5})
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["summary.json"]
 
 
 def test_reading_rule_stops_on_bad_data_with_file_and_line(tmp_path):

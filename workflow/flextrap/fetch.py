@@ -10,7 +10,6 @@ pre-download the weights elsewhere.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from . import provenance
 from .cli import cli_entry, parse_args
@@ -33,7 +32,6 @@ def main(argv=None) -> None:
     args = parse_args(__doc__, ["model", "out"], argv)
     spec = json.loads(args.model)
     path = fetch(spec)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     provenance.write(args.out, "fetch_model", spec, snapshot=path)
     print(f"{spec['hf_id']} -> {path}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -35,6 +37,18 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+@contextmanager
+def atomic_dir(out: str | Path):
+    """Yield a fresh directory beside `out`; it becomes `out` when the block completes."""
+    out = Path(str(out).rstrip("/"))
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    yield tmp
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -53,7 +52,6 @@ def main(argv=None) -> None:
               "problems": len(counts), "samples_per_problem": s["n_samples"],
               "seconds": round(seconds, 1), "examples": [{k: r[k] for k in ("id", "sample", "text", "verdict")} for r in samples[:5]],
               "protocol": provenance.record("model_check", s, model=spec, data=args.data, task=args.task)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result)
     print(f"{args.task}: pass@1 = {result['pass@1']:.3f} over {len(counts)} problems "
           f"x {s['n_samples']} samples ({seconds:.0f} s)")

