@@ -5,7 +5,6 @@ def as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
-TASKS = list(config["tasks"])
 PRETRAINED = [m for m, spec in config["models"].items() if "pretrain" in spec]
 
 
