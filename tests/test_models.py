@@ -79,22 +79,86 @@ def test_fetch_offline_is_one_line_and_jobs_read_the_cache_only(monkeypatch, tmp
         load_model({**spec, "local_files_only": True, "mask_token_id": 126336}, device="cpu")
 
 
-def test_logits_at_applies_the_head_only_where_asked_and_equals_the_full_forward(tmp_path):
-    from flextrap.models import _HEADS, logits_at
+def _calls(module, calls):
+    return module.register_forward_hook(lambda m, i, o: calls.append(tuple(i[0].shape[:-1])))
+
+
+def test_logits_at_runs_bert_s_last_layer_and_head_only_where_asked_and_equals_the_full_forward(tmp_path):
+    from flextrap.models import _LAST_LAYER, logits_at
     model, tok = tiny(tmp_path)
     ids = torch.tensor([tok("a = 3 , b = 4 ; find b :", add_special_tokens=False).input_ids + [tok.mask_token_id] * 4])
     with torch.no_grad():
         full = model(ids).logits
         part = logits_at(model, ids, slice(5, 9))
-    assert _HEADS[model] is not None  # BERT's split is exact, so it is used
+    assert _LAST_LAYER[model]  # exact for BERT, so it is used
     assert part.shape == (1, 4, len(tok)) and torch.allclose(part, full[:, 5:9], atol=1e-5)
-    calls = []
-    head = model.get_output_embeddings()
-    hook = head.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[1]))
+    head_calls, mlp_calls, first_mlp_calls = [], [], []
+    hooks = [_calls(model.get_output_embeddings(), head_calls),
+             _calls(model.bert.encoder.layer[-1].intermediate, mlp_calls),
+             _calls(model.bert.encoder.layer[0].intermediate, first_mlp_calls)]
     with torch.no_grad():
         logits_at(model, ids, slice(5, 6))
+    for hook in hooks:
+        hook.remove()
+    # the vocabulary projection and the last layer's MLP saw one position; the first layer all
+    assert head_calls == [(1, 1)] and mlp_calls == [(1, 1)] and first_mlp_calls == [(1, ids.shape[1])]
+
+
+@pytest.mark.parametrize("positions", ["row", "rows", "slice"])
+def test_bert_last_layer_split_equals_the_full_forward_with_padding_and_gradients(tmp_path, positions):
+    from flextrap.last_layer import take
+    from flextrap.models import logits_at
+    model, tok = tiny(tmp_path)
+    torch.manual_seed(0)
+    ids = torch.randint(0, len(tok), (3, 12))
+    attention_mask = torch.ones_like(ids)
+    attention_mask[0, :4] = 0  # left padding of the first prompt
+    kwargs = {"attention_mask": attention_mask, "position_ids": (attention_mask.cumsum(1) - 1).clamp_min(0)}
+    cols = {"row": torch.tensor([5, 11, 7]), "rows": torch.tensor([[4, 9], [0, 11], [6, 6]]),
+            "slice": slice(8, 12)}[positions]
+    weights = torch.randn(len(tok))
+
+    def grads(fn):
+        model.zero_grad()
+        (fn() * weights).sum().backward()
+        return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    full = grads(lambda: take(model(ids, **kwargs).logits, cols))
+    split = grads(lambda: logits_at(model, ids, cols, **kwargs))
+    assert len(full) == len(split) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(full, split))
+    with torch.no_grad():
+        assert torch.allclose(logits_at(model, ids, cols, **kwargs), take(model(ids, **kwargs).logits, cols),
+                              atol=1e-5)
+
+
+def test_logits_at_applies_only_the_head_where_asked_for_other_models():
+    from types import SimpleNamespace
+
+    from flextrap.models import _HEADS, _LAST_LAYER, logits_at
+
+    class Plain(torch.nn.Module):  # body, then a linear output layer: the head split is exact
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10)
+
+        def get_input_embeddings(self):
+            return self.emb
+
+        def get_output_embeddings(self):
+            return self.out
+
+        def forward(self, x, **kw):
+            return SimpleNamespace(logits=self.out(torch.tanh(self.emb(x))))
+
+    model, ids, calls = Plain(), torch.tensor([[1, 2, 3, 4]]), []
+    with torch.no_grad():
+        full = model(ids).logits[:, 2]
+        hook = _calls(model.out, calls)
+        part = logits_at(model, ids, torch.tensor([2]))
     hook.remove()
-    assert calls == [1]  # the vocabulary projection saw one position, not the whole sequence
+    assert torch.allclose(part, full)
+    assert not _LAST_LAYER[model] and _HEADS[model] is not None
+    assert calls[-1] == (1,)  # after the one-off probe, the output layer saw one row
 
 
 def test_logits_at_falls_back_to_the_full_forward_when_the_split_is_not_exact():

@@ -165,8 +165,9 @@ def test_trace_entropies_equal_a_direct_computation(lm):
         with torch.no_grad():
             probs = torch.softmax(model(state).logits[0, len(prompt) + k].double(), -1)
         assert out.trace["step"][0, k] == k
-        assert out.trace["entropy"][0, k].item() == pytest.approx(entropy(probs).item(), abs=1e-9)
-        assert out.trace["confidence"][0, k].item() == pytest.approx(probs[answer[k]].item(), abs=1e-9)
+        # float32 logits, computed at one position by the sampler, at all by the full forward
+        assert out.trace["entropy"][0, k].item() == pytest.approx(entropy(probs).item(), abs=1e-6)
+        assert out.trace["confidence"][0, k].item() == pytest.approx(probs[answer[k]].item(), abs=1e-6)
         assert out.trace["token"][0, k] == answer[k]
 
 

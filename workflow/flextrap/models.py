@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from . import last_layer
 from .errors import FlextrapError
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
@@ -173,27 +174,43 @@ def hidden_and_head(model, input_ids, **kwargs):
         return model(input_ids, **kwargs).logits, head
 
 
+@torch.no_grad()
+def _last_layer_exact(model) -> bool:
+    """Does `last_layer.logits_at` give the full forward's logits (checked once on a probe)?"""
+    if not last_layer.supports(model):
+        return False
+    vocab = model.config.vocab_size
+    probe = (torch.arange(16, device=model.device) * 7919 % vocab).view(2, 8)
+    columns = torch.tensor([[1, 6], [3, 3]], device=model.device)
+    full = last_layer.take(model(probe).logits, columns).float()
+    return torch.allclose(last_layer.logits_at(model, probe, columns).float(), full, rtol=1e-3, atol=1e-3)
+
+
+_LAST_LAYER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def logits_at(model, input_ids, positions, **kwargs) -> torch.Tensor:
     """The model's logits at `positions` only: a slice (the same columns in every row,
     result (batch, columns, vocab)) or a (batch,) tensor (one column per row, result
-    (batch, vocab)). The output layer (the LM head, 126,464 wide for LLaDA) runs only
-    there when the model allows; a (batch, k) tensor gives k columns per row, result
-    (batch, k, vocab). The body runs with the head replaced by the identity,
-    then the head runs on the kept rows. Models where that split is not exact fall back
-    to the full forward."""
+    (batch, vocab)); a (batch, k) tensor gives k columns per row, result
+    (batch, k, vocab). Cheapest exact way first: a BERT masked LM runs its last layer
+    and head only there (`last_layer`); other models run the body with the output layer
+    (the LM head, 126,464 wide for LLaDA) replaced by the identity, then the head on the
+    kept rows; models where neither split is exact fall back to the full forward."""
+    if model not in _LAST_LAYER:
+        _LAST_LAYER[model] = _last_layer_exact(model)
+    if _LAST_LAYER[model] and set(kwargs) <= {"attention_mask", "position_ids"}:
+        return last_layer.logits_at(model, input_ids, positions, **kwargs)
     hidden, head = hidden_and_head(model, input_ids, **kwargs)
-    if isinstance(positions, slice):
-        kept = hidden[:, positions]
-    else:
-        rows = torch.arange(hidden.shape[0], device=hidden.device).view(-1, *[1] * (positions.dim() - 1))
-        kept = hidden[rows, positions]
+    kept = last_layer.take(hidden, positions)
     return kept if head is None else head(kept)
 
 
 def use_full_forward(model) -> None:
-    """Never split this model's head (e.g. under FSDP, where the head's parameters are
-    only gathered inside the wrapped forward)."""
+    """Never split this model (e.g. under FSDP, where parameters are only gathered
+    inside the wrapped forward)."""
     _HEADS[model] = None
+    _LAST_LAYER[model] = False
 
 
 def count_parameters(model) -> int:
