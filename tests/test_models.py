@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -131,26 +132,30 @@ def test_bert_last_layer_split_equals_the_full_forward_with_padding_and_gradient
                               atol=1e-5)
 
 
-def test_logits_at_applies_only_the_head_where_asked_for_other_models():
-    from types import SimpleNamespace
+class ToyLM(torch.nn.Module):
+    """An embedding and a linear output layer. `softcap`: a non-linearity after the output
+    layer, so that no exact body/head split exists."""
 
+    def __init__(self, softcap: bool):
+        super().__init__()
+        self.softcap = softcap
+        self.emb, self.out = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10)
+
+    def get_input_embeddings(self):
+        return self.emb
+
+    def get_output_embeddings(self):
+        return self.out
+
+    def forward(self, x, **kw):
+        h = self.emb(x)
+        return SimpleNamespace(logits=torch.tanh(self.out(h)) * 3 if self.softcap else self.out(torch.tanh(h)))
+
+
+def test_logits_at_applies_only_the_head_where_asked_for_other_models():
     from flextrap.models import _HEADS, _LAST_LAYER, logits_at
 
-    class Plain(torch.nn.Module):  # body, then a linear output layer: the head split is exact
-        def __init__(self):
-            super().__init__()
-            self.emb, self.out = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10)
-
-        def get_input_embeddings(self):
-            return self.emb
-
-        def get_output_embeddings(self):
-            return self.out
-
-        def forward(self, x, **kw):
-            return SimpleNamespace(logits=self.out(torch.tanh(self.emb(x))))
-
-    model, ids, calls = Plain(), torch.tensor([[1, 2, 3, 4]]), []
+    model, ids, calls = ToyLM(softcap=False), torch.tensor([[1, 2, 3, 4]]), []
     with torch.no_grad():
         full = model(ids).logits[:, 2]
         hook = _calls(model.out, calls)
@@ -162,25 +167,9 @@ def test_logits_at_applies_only_the_head_where_asked_for_other_models():
 
 
 def test_logits_at_falls_back_to_the_full_forward_when_the_split_is_not_exact():
-    from types import SimpleNamespace
-
     from flextrap.models import _HEADS, logits_at
 
-    class Softcapped(torch.nn.Module):  # a head followed by a non-linearity: no exact split
-        def __init__(self):
-            super().__init__()
-            self.emb, self.out = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10)
-
-        def get_input_embeddings(self):
-            return self.emb
-
-        def get_output_embeddings(self):
-            return self.out
-
-        def forward(self, x, **kw):
-            return SimpleNamespace(logits=torch.tanh(self.out(self.emb(x))) * 3)
-
-    model = Softcapped()
+    model = ToyLM(softcap=True)
     ids = torch.tensor([[1, 2, 3, 4]])
     with torch.no_grad():
         assert torch.allclose(logits_at(model, ids, slice(1, 3)), model(ids).logits[:, 1:3])
