@@ -144,10 +144,25 @@ def test_parallel_evaluation_table_and_figure(setup, tmp_path):
             expected = {("eb", 0.0): 16, ("eb", 50.0): 4, ("top_k", 2): 8}[(rule, value)]
             assert nfe == [expected] * len(records)
             assert json.loads(out.with_suffix(".json").read_text())["tokens_per_step"] == 16 / expected
-    parallel_table.main(["--inputs", json.dumps(summaries), "--models", json.dumps({"base": "base", "trained": "JustGRPO"}),
+    parallel_table.main(["--inputs", json.dumps(summaries),
+                         "--models", json.dumps({"base": "base", "trained": "JustGRPO"}),
                          "--out", str(tmp_path / "parallel.csv")])
     table = pd.read_csv(tmp_path / "parallel.csv")
     assert len(table) == 6 and set(table.method) == {"base", "JustGRPO"}
     plots.main(["--figure", "parallel_decoding", "--inputs", json.dumps([str(tmp_path / "parallel.csv")]),
                 "--settings", json.dumps({"dpi": 50}), "--out", str(tmp_path / "fig")])
     assert (tmp_path / "fig.pdf").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("content, message", [("model,k\nx,1\ny,2,3,4,5\n", "not a readable CSV"),
+                                              ("", "not a readable CSV"),
+                                              ("model,k\nx,1\n", "no column 'task'")])
+def test_figure_of_a_bad_table_is_an_error_message_not_a_traceback(tmp_path, capsys, content, message):
+    csv = tmp_path / "passk.csv"
+    csv.write_text(content)
+    with pytest.raises(SystemExit) as exit_:
+        plots.main(["--figure", "passk_curves", "--inputs", json.dumps([str(csv)]), "--settings", "{}",
+                    "--out", str(tmp_path / "fig")])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err

@@ -170,11 +170,39 @@ FIGURES = {f.__name__: f for f in (passk_curves, coverage, passk_vs_block_length
                                    connective_entropy, reward_curve, parallel_decoding)}
 
 
+def read_csv(path: str) -> pd.DataFrame:
+    """A figure's input table; an unreadable one raises with its path."""
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise FlextrapError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise FlextrapError(f"{path}: not a readable CSV ({str(err).strip()}); rerun the rule that "
+                            "writes it (snakemake -R <rule>, or delete the file)") from None
+
+
+def missing_column(err: Exception, df: pd.DataFrame) -> str | None:
+    """The column name behind `df[name]` (KeyError) or `df.name` (AttributeError) when
+    `df` lacks it; None for any other error."""
+    if isinstance(err, KeyError):
+        name = err.args[0] if err.args else None
+    else:
+        name = err.name if isinstance(getattr(err, "obj", None), (pd.DataFrame, pd.Series)) else None
+    return name if isinstance(name, str) and name not in df.columns else None
+
+
 def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:
     """Draw figure `name` from CSVs and save `out`.png and `out`.pdf."""
-    df = pd.concat([pd.read_csv(p) for p in inputs])
+    df = pd.concat([read_csv(p) for p in inputs])
     with plt.rc_context(STYLE):
-        fig = FIGURES[name](df, settings)
+        try:
+            fig = FIGURES[name](df, settings)
+        except (KeyError, AttributeError) as err:
+            column = missing_column(err, df)
+            if column is None:
+                raise
+            raise FlextrapError(f"figure {name}: its inputs ({', '.join(inputs)}) have no column {column!r}; "
+                                f"found: {', '.join(map(str, df.columns))}") from None
         fig.tight_layout()
         for ext in ("png", "pdf"):  # via a temporary file: no half-written figure after a kill
             fig.savefig(f"{out}.tmp.{ext}", dpi=settings.get("dpi", 150))
