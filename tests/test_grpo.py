@@ -97,6 +97,23 @@ def test_loss_scale_and_zero_gradient_with_equal_rewards(model_and_tok):
     assert loss.item() == pytest.approx(-2 / 3)
 
 
+def test_one_update_raises_the_rewarded_answer_and_lowers_the_other(model_and_tok):
+    """The loss's sign: a gradient step on one group (same prompt, rewards [1, 0]) makes
+    the rewarded completion more likely and the other less likely under the AR policy."""
+    model, tok = model_and_tok
+    model = type(model)(model.config).eval()
+    model.load_state_dict(model_and_tok[0].state_dict())  # a copy: the fixture stays as it is
+    prompt, completion = batch(tok, b=2, seed=3)
+    prompt = prompt[:1].expand(2, -1)
+    before = ar_logprobs(model, prompt, completion, tok.mask_token_id).sum(1).detach()
+    adv = group_advantages(torch.tensor([[1.0, 0.0]])).flatten()
+    logp = ar_logprobs(model, prompt, completion, tok.mask_token_id)
+    grpo_loss(logp, logp.detach(), adv, clip_eps=0.2, gen_length=6).backward()
+    torch.optim.SGD(model.parameters(), lr=0.5).step()
+    after = ar_logprobs(model, prompt, completion, tok.mask_token_id).sum(1).detach()
+    assert after[0] > before[0] and after[1] < before[1], (before, after)
+
+
 def test_clipping_stops_the_gradient_beyond_the_trust_region():
     logp = torch.tensor([[0.5, -0.5]], requires_grad=True)  # ratios e^0.5 > 1.2 and e^-0.5 < 0.8
     grpo_loss(logp, torch.zeros(1, 2), torch.tensor([1.0]), clip_eps=0.2, gen_length=2).backward()
