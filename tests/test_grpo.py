@@ -1,5 +1,7 @@
 """JustGRPO's objective: exact AR log-probs (chunked == one at a time == by hand),
 advantages, the loss and its gradient."""
+import copy
+
 import pytest
 import torch
 
@@ -100,9 +102,7 @@ def test_loss_scale_and_zero_gradient_with_equal_rewards(model_and_tok):
 def test_one_update_raises_the_rewarded_answer_and_lowers_the_other(model_and_tok):
     """The loss's sign: a gradient step on one group (same prompt, rewards [1, 0]) makes
     the rewarded completion more likely and the other less likely under the AR policy."""
-    model, tok = model_and_tok
-    model = type(model)(model.config).eval()
-    model.load_state_dict(model_and_tok[0].state_dict())  # a copy: the fixture stays as it is
+    model, tok = copy.deepcopy(model_and_tok)  # the fixture's model stays as it is
     prompt, completion = batch(tok, b=2, seed=3)
     prompt = prompt[:1].expand(2, -1)
     before = ar_logprobs(model, prompt, completion, tok.mask_token_id).sum(1).detach()

@@ -156,7 +156,8 @@ def test_parallel_evaluation_table_and_figure(setup, tmp_path):
 
 @pytest.mark.parametrize("content, message", [("model,k\nx,1\ny,2,3,4,5\n", "not a readable CSV"),
                                               ("", "not a readable CSV"),
-                                              ("model,k\nx,1\n", "no column 'task'")])
+                                              ("model,k\nx,1\n", "no column 'task'"),
+                                              ("model,task\nx,synthetic\n", "no column 'order'")])
 def test_figure_of_a_bad_table_is_an_error_message_not_a_traceback(tmp_path, capsys, content, message):
     csv = tmp_path / "passk.csv"
     csv.write_text(content)
@@ -166,3 +167,10 @@ def test_figure_of_a_bad_table_is_an_error_message_not_a_traceback(tmp_path, cap
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_a_missing_settings_key_is_not_reported_as_a_missing_column(tmp_path):
+    csv = tmp_path / "passk.csv"
+    csv.write_text("model,task,order,k,pass_at_k,ci_low,ci_high\nm,synthetic,ar,1,0.5,0.4,0.6\n")
+    with pytest.raises(KeyError, match="orders"):  # a bug in the rule's settings, not a user's table
+        plots.draw("passk_curves", [str(csv)], {}, str(tmp_path / "fig"))

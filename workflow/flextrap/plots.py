@@ -182,10 +182,15 @@ def read_csv(path: str) -> pd.DataFrame:
 
 
 def missing_column(err: Exception, df: pd.DataFrame) -> str | None:
-    """The column name behind `df[name]` (KeyError) or `df.name` (AttributeError) when
-    `df` lacks it; None for any other error."""
+    """The column name behind `df[name]` (a KeyError raised inside pandas) or `df.name`
+    (an AttributeError of a DataFrame) when `df` lacks it; None for any other error,
+    e.g. a missing settings key."""
     if isinstance(err, KeyError):
-        name = err.args[0] if err.args else None
+        tb = err.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        in_pandas = f"{os.sep}pandas{os.sep}" in tb.tb_frame.f_code.co_filename
+        name = err.args[0] if in_pandas and err.args else None
     else:
         name = err.name if isinstance(getattr(err, "obj", None), (pd.DataFrame, pd.Series)) else None
     return name if isinstance(name, str) and name not in df.columns else None
