@@ -85,7 +85,8 @@ def _calls(module, calls):
 
 
 def test_logits_at_runs_bert_s_last_layer_and_head_only_where_asked_and_equals_the_full_forward(tmp_path):
-    from flextrap.models import _LAST_LAYER, logits_at
+    from flextrap.families.bert import _LAST_LAYER
+    from flextrap.models import logits_at
     model, tok = tiny(tmp_path)
     ids = torch.tensor([tok("a = 3 , b = 4 ; find b :", add_special_tokens=False).input_ids + [tok.mask_token_id] * 4])
     with torch.no_grad():
@@ -107,14 +108,14 @@ def test_logits_at_runs_bert_s_last_layer_and_head_only_where_asked_and_equals_t
 
 @pytest.mark.parametrize("positions", ["row", "rows", "slice"])
 def test_bert_last_layer_split_equals_the_full_forward_with_padding_and_gradients(tmp_path, positions):
-    from flextrap.last_layer import take
+    from flextrap.head_split import take
     from flextrap.models import logits_at
     model, tok = tiny(tmp_path)
     torch.manual_seed(0)
     ids = torch.randint(0, len(tok), (3, 12))
     attention_mask = torch.ones_like(ids)
     attention_mask[0, :4] = 0  # left padding of the first prompt
-    kwargs = {"attention_mask": attention_mask, "position_ids": (attention_mask.cumsum(1) - 1).clamp_min(0)}
+    kwargs = {"attention_mask": attention_mask, "position_ids": (attention_mask.cumsum(1) - 1).clamp_min(0)}  # model's own
     cols = {"row": torch.tensor([5, 11, 7]), "rows": torch.tensor([[4, 9], [0, 11], [6, 6]]),
             "slice": slice(8, 12)}[positions]
     weights = torch.randn(len(tok))
@@ -125,10 +126,10 @@ def test_bert_last_layer_split_equals_the_full_forward_with_padding_and_gradient
         return [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
     full = grads(lambda: take(model(ids, **kwargs).logits, cols))
-    split = grads(lambda: logits_at(model, ids, cols, **kwargs))
+    split = grads(lambda: logits_at(model, ids, cols, attention_mask))
     assert len(full) == len(split) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(full, split))
     with torch.no_grad():
-        assert torch.allclose(logits_at(model, ids, cols, **kwargs), take(model(ids, **kwargs).logits, cols),
+        assert torch.allclose(logits_at(model, ids, cols, attention_mask), take(model(ids, **kwargs).logits, cols),
                               atol=1e-5)
 
 
@@ -153,7 +154,8 @@ class ToyLM(torch.nn.Module):
 
 
 def test_logits_at_applies_only_the_head_where_asked_for_other_models():
-    from flextrap.models import _HEADS, _LAST_LAYER, logits_at
+    from flextrap.head_split import _HEADS
+    from flextrap.models import logits_at
 
     model, ids, calls = ToyLM(softcap=False), torch.tensor([[1, 2, 3, 4]]), []
     with torch.no_grad():
@@ -162,12 +164,13 @@ def test_logits_at_applies_only_the_head_where_asked_for_other_models():
         part = logits_at(model, ids, torch.tensor([2]))
     hook.remove()
     assert torch.allclose(part, full)
-    assert not _LAST_LAYER[model] and _HEADS[model] is not None
+    assert _HEADS[model] is not None
     assert calls[-1] == (1,)  # after the one-off probe, the output layer saw one row
 
 
 def test_logits_at_falls_back_to_the_full_forward_when_the_split_is_not_exact():
-    from flextrap.models import _HEADS, logits_at
+    from flextrap.head_split import _HEADS
+    from flextrap.models import logits_at
 
     model = ToyLM(softcap=True)
     ids = torch.tensor([[1, 2, 3, 4]])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import torch
 
 from .models import logits_at
-from .sampling import forward_kwargs
 
 
 def ranks_of(order: torch.Tensor) -> torch.Tensor:
@@ -53,8 +52,8 @@ def ar_logprobs(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, m
         rows = full[seq].clone()
         rows[:, p:][rank[None, :] >= step[:, None]] = mask_id
         target = order[step]
-        kwargs = forward_kwargs(model, None if attention_mask is None else attention_mask[seq])
-        logits = logits_at(model, rows, p + target, **kwargs).float()
+        rows_mask = None if attention_mask is None else attention_mask[seq]
+        logits = logits_at(model, rows, p + target, rows_mask).float()
         out = out.index_put((seq, target), logits.log_softmax(-1).gather(
             -1, completion_ids[seq, target][:, None]).squeeze(-1))
     return out

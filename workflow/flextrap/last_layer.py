@@ -6,12 +6,14 @@ block while sampling. No later layer reads the last layer's output at the other
 positions, so the last layer needs keys and values at every position but queries, the
 attention output, the MLP and the LM head only at the kept ones (exact). For the tiny
 default (4 layers) that is about a fifth of the body; for LLaDA (32 layers) it is
-1/32, and LLaDA takes the head-only split in `models`.
+1/32, and LLaDA takes the head-only split (`head_split`).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .head_split import take
 
 ATTENTION = ("sdpa", "eager")  # implementations whose masks torch's SDPA reads as they are
 
@@ -25,15 +27,6 @@ def supports(model) -> bool:
     c = model.config
     return (not c.is_decoder and c._attn_implementation in ATTENTION
             and c.hidden_dropout_prob == 0 and c.attention_probs_dropout_prob == 0)
-
-
-def take(hidden: torch.Tensor, positions) -> torch.Tensor:
-    """hidden (batch, S, d) at `positions`: a slice (the same columns in every row), a
-    (batch,) tensor (one column per row) or a (batch, k) tensor (k columns per row)."""
-    if isinstance(positions, slice):
-        return hidden[:, positions]
-    rows = torch.arange(hidden.shape[0], device=hidden.device).view(-1, *[1] * (positions.dim() - 1))
-    return hidden[rows, positions]
 
 
 def last_layer_at(layer, hidden: torch.Tensor, kept: torch.Tensor, mask) -> torch.Tensor:

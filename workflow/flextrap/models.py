@@ -1,24 +1,26 @@
 """Models: load any configured model as `(model, tokenizer)`; build the tiny one.
 
 Contract of every loaded model: `model(input_ids).logits` is (batch, length, vocab)
-and `tokenizer.mask_token_id` is set.
-- A Hugging Face id (LLaDA-8B-Instruct): `AutoModel.from_pretrained(...,
-  trust_remote_code=True)` at a pinned revision, bf16 on GPU; from the cache only when
-  the spec says `local_files_only` (the DAG fetches it once, `flextrap.fetch`).
+and `tokenizer.mask_token_id` is set. Which logits predict which token, the mask form
+and the position ids are the model family's (`families`): callers use `logits_at` and
+`full_logits`, never the model's own output directly.
+- A Hugging Face id (LLaDA-8B-Instruct, LLaDA 1.5, Dream): remote code
+  (`trust_remote_code`) at a pinned revision, loaded by its family with the
+  compatibility fixes it needs, bf16 on GPU; from the cache only when the spec says
+  `local_files_only` (the DAG fetches it once, `flextrap.fetch`).
 - A local directory written by `save_pretrained` (the embedded default's tiny
-  BERT masked LM, trained by `flextrap.pretrain`).
+  BERT masked LM, trained by `flextrap.pretrain`; a model after JustGRPO).
 """
 from __future__ import annotations
 
 import os
-import weakref
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from . import last_layer
 from .errors import FlextrapError
+from .families import family_named, family_of, family_of_type
+from .head_split import never_split
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
                   "unk_token": "[UNK]"}
@@ -72,7 +74,7 @@ def _hub_error(spec: dict, err: Exception) -> FlextrapError:
         f"or set the model's `path:` to a local directory")
 
 
-def _hub_kwargs(spec: dict) -> dict:
+def hub_kwargs(spec: dict) -> dict:
     """`local_files_only`: the weights were fetched into the cache by rule fetch_model."""
     return dict(revision=spec.get("revision"), trust_remote_code=spec.get("trust_remote_code", False),
                 local_files_only=spec.get("local_files_only", False))
@@ -94,7 +96,7 @@ def load_tokenizer(spec: dict):
             tokenizer = AutoTokenizer.from_pretrained(_local_path(spec),
                                                       trust_remote_code=spec.get("trust_remote_code", False))
         else:
-            tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **_hub_kwargs(spec))
+            tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **hub_kwargs(spec))
     except (OSError, ValueError) as err:
         if "path" in spec:
             raise
@@ -106,111 +108,58 @@ def load_tokenizer(spec: dict):
     return tokenizer
 
 
-def load_model(spec: dict, device: str = "auto"):
-    """`(model, tokenizer)` for a model spec from the config (see module docstring)."""
-    from transformers import AutoModel, AutoModelForMaskedLM
+def family_of_spec(spec: dict, source: str, hub: dict):
+    """The spec's `family:`, else the one claiming the saved config's model_type."""
+    if "family" in spec:
+        return family_named(spec["family"])
+    from transformers import AutoConfig
 
+    return family_of_type(AutoConfig.from_pretrained(source, **hub).model_type)
+
+
+def load_model(spec: dict, device: str = "auto"):
+    """`(model, tokenizer)` for a model spec from the config (see module docstring);
+    the model's family loads it, with the compatibility fixes its code needs."""
     dev = pick_device(device)
     tokenizer = load_tokenizer(spec)
-    if "path" in spec:  # a saved remote-code model (a trained LLaDA) registers itself under AutoModel
-        auto = AutoModel if spec.get("trust_remote_code") else AutoModelForMaskedLM
-        model = auto.from_pretrained(_local_path(spec), trust_remote_code=spec.get("trust_remote_code", False))
+    if "path" in spec:
+        source, hub = str(_local_path(spec)), {"trust_remote_code": spec.get("trust_remote_code", False)}
+        model = family_of_spec(spec, source, hub).load(source, hub)
     else:
         dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
         try:
-            model = AutoModel.from_pretrained(spec["hf_id"], dtype=dtype, **_hub_kwargs(spec))
+            model = family_of_spec(spec, spec["hf_id"], hub_kwargs(spec)).load(spec["hf_id"], hub_kwargs(spec),
+                                                                                 dtype=dtype)
         except (OSError, ValueError) as err:
             raise _hub_error(spec, err) from None
     return model.to(dev).eval(), tokenizer
 
 
-_HEADS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-@contextmanager
-def _head_replaced(model, name: str, module):
-    parent_name, _, attr = name.rpartition(".")
-    parent = model.get_submodule(parent_name)
-    original = getattr(parent, attr)
-    setattr(parent, attr, module)
-    try:
-        yield
-    finally:
-        setattr(parent, attr, original)
-
-
-@torch.no_grad()
-def _find_head(model):
-    """(name, module) of the model's output layer when the body/head split is exact,
-    checked once on a probe input; None when the full forward must be used."""
-    get = getattr(model, "get_output_embeddings", None)
-    head = get() if get else None
-    if not isinstance(head, torch.nn.Linear) or head is model.get_input_embeddings():
-        return None
-    name = next((n for n, m in model.named_modules() if m is head), None)
-    if not name:
-        return None
-    vocab = head.out_features
-    probe = (torch.arange(8, device=head.weight.device) * 7919 % vocab)[None]
-    full = model(probe).logits.float()
-    with _head_replaced(model, name, torch.nn.Identity()):
-        hidden = model(probe).logits
-    split = head(hidden).float() if hidden.shape[-1] == head.in_features else None
-    exact = split is not None and torch.allclose(split, full, rtol=1e-3, atol=1e-3)
-    return (name, head) if exact else None
-
-
-def hidden_and_head(model, input_ids, **kwargs):
-    """(hidden, head): the input of the model's output layer at every position and that
-    layer, when the body/head split is exact for this model (checked once on a probe);
-    else (logits, None)."""
-    if model not in _HEADS:
-        _HEADS[model] = _find_head(model)
-    found = _HEADS[model]
-    if found is None:
-        return model(input_ids, **kwargs).logits, None
-    name, head = found
-    with _head_replaced(model, name, torch.nn.Identity()):
-        return model(input_ids, **kwargs).logits, head
-
-
-@torch.no_grad()
-def _last_layer_exact(model) -> bool:
-    """Does `last_layer.logits_at` give the full forward's logits (checked once on a probe)?"""
-    if not last_layer.supports(model):
-        return False
-    vocab = model.config.vocab_size
-    probe = (torch.arange(16, device=model.device) * 7919 % vocab).view(2, 8)
-    columns = torch.tensor([[1, 6], [3, 3]], device=model.device)
-    full = last_layer.take(model(probe).logits, columns).float()
-    return torch.allclose(last_layer.logits_at(model, probe, columns).float(), full, rtol=1e-3, atol=1e-3)
-
-
-_LAST_LAYER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def logits_at(model, input_ids, positions, **kwargs) -> torch.Tensor:
-    """The model's logits at `positions` only: a slice (the same columns in every row,
-    result (batch, columns, vocab)) or a (batch,) tensor (one column per row, result
+def logits_at(model, input_ids, positions, attention_mask=None) -> torch.Tensor:
+    """The logits that predict `positions` only (for Dream, whose logits are shifted,
+    those at the position before): a slice (the same columns in every row, result
+    (batch, columns, vocab)) or a (batch,) tensor (one column per row, result
     (batch, vocab)); a (batch, k) tensor gives k columns per row, result
-    (batch, k, vocab). Cheapest exact way first: a BERT masked LM runs its last layer
-    and head only there (`last_layer`); other models run the body with the output layer
-    (the LM head, 126,464 wide for LLaDA) replaced by the identity, then the head on the
-    kept rows; models where neither split is exact fall back to the full forward."""
-    if model not in _LAST_LAYER:
-        _LAST_LAYER[model] = _last_layer_exact(model)
-    if _LAST_LAYER[model] and set(kwargs) <= {"attention_mask", "position_ids"}:
-        return last_layer.logits_at(model, input_ids, positions, **kwargs)
-    hidden, head = hidden_and_head(model, input_ids, **kwargs)
-    kept = last_layer.take(hidden, positions)
-    return kept if head is None else head(kept)
+    (batch, k, vocab). `attention_mask` (batch, length) marks left padding; the family
+    turns it into the mask form and position ids its model takes. Cheapest exact way
+    first: the BERT family runs its last layer and head only there (`last_layer`);
+    others run the body with the output layer replaced by the identity, then the head
+    on the kept rows (`head_split`); models where neither is exact run in full."""
+    return family_of(model).logits_at(model, input_ids, positions, attention_mask)
+
+
+def full_logits(model, input_ids, attention_mask=None) -> torch.Tensor:
+    """(batch, length, vocab) logits, column i predicting token i (every family)."""
+    return family_of(model).logits(model, input_ids, attention_mask)
 
 
 def use_full_forward(model) -> None:
     """Never split this model (e.g. under FSDP, where parameters are only gathered
     inside the wrapped forward)."""
-    _HEADS[model] = None
-    _LAST_LAYER[model] = False
+    never_split(model)
+    family = family_of(model)
+    if hasattr(family, "never_split"):
+        family.never_split(model)
 
 
 def count_parameters(model) -> int:
@@ -225,13 +174,8 @@ def set_threads(n: int | None) -> None:
 
 
 def enable_activation_checkpointing(model) -> str:
-    """Recompute activations in the backward pass. LLaDA's remote model refuses
-    transformers' `gradient_checkpointing_enable` but has its own switch."""
-    inner = getattr(model, "model", None)
-    if hasattr(inner, "set_activation_checkpointing"):
-        inner.set_activation_checkpointing("whole_layer")
-        return "whole_layer (LLaDA)"
-    if getattr(model, "supports_gradient_checkpointing", False):
-        model.gradient_checkpointing_enable()
-        return "transformers gradient checkpointing"
-    raise FlextrapError(f"{type(model).__name__} has no activation checkpointing switch")
+    """Recompute activations in the backward pass, with the family's switch."""
+    try:
+        return family_of(model).enable_activation_checkpointing(model)
+    except NotImplementedError as err:
+        raise FlextrapError(str(err)) from None

@@ -25,9 +25,9 @@ from . import provenance
 from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .jsonl import atomic_dir, read_jsonl
-from .models import build_tiny_model, build_word_tokenizer, count_parameters, set_threads
+from .models import build_tiny_model, build_word_tokenizer, count_parameters, full_logits, set_threads
 from .prompts import model_input_text
-from .sampling import forward_kwargs, left_pad
+from .sampling import left_pad
 from .sft import noised_batch, sft_loss
 
 
@@ -83,7 +83,7 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
     for step in bar:
         idx = torch.randint(len(records), (s["batch_size"],), generator=gen)
         noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], tokenizer.mask_token_id, gen)
-        logits = model(input_ids=noisy, **forward_kwargs(model, attention_mask[idx])).logits
+        logits = full_logits(model, noisy, attention_mask[idx])
         loss = sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)

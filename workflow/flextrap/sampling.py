@@ -15,13 +15,12 @@ generated position records when it was committed and how uncertain the model was
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .models import logits_at
+from .models import full_logits, logits_at
 
 REMASKING = ("low_confidence", "random", "neg_entropy", "margin")
 TRACE_FIELDS = ("step", "entropy", "confidence", "token")
@@ -110,27 +109,23 @@ def left_pad(prompts, pad_id: int | None):
     return ids, mask
 
 
-def forward_kwargs(model, attention_mask) -> dict:
-    """The attention mask, plus position ids that start at each prompt's first token for
-    models that take them (learned positions need it; rotary ones are unaffected)."""
-    if attention_mask is None:
-        return {}
-    kwargs = {"attention_mask": attention_mask}
-    if "position_ids" in inspect.signature(model.forward).parameters:
-        kwargs["position_ids"] = (attention_mask.cumsum(1) - 1).clamp_min(0)
-    return kwargs
-
-
 @torch.no_grad()
-def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], atol: float = 1e-3) -> bool:
-    """Does a left-padded prompt with an attention mask give the logits it gives alone?
-    (Older LLaDA revisions silently ignore attention_mask: then group prompts by length.)"""
+def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], ratio: float = 0.05) -> bool:
+    """Does the model honour the attention mask: does a left-padded prompt give the
+    logits it gives alone? Compared in float32 against the same padded input without
+    the mask, so that the test holds in bf16 (where the padded and lone logits differ by
+    rounding even when the mask is honoured): honoured when the masked difference is
+    below `ratio` of the unmasked one (or both are zero). Older LLaDA revisions ignore
+    the mask: then prompts are batched by length."""
     device = model_device(model)
-    short = list(token_ids[:4]) + [mask_id] * 4
+    short = list(token_ids[:4]) + [mask_id] * 4  # compared at the masked (answer) positions
     ids, mask = left_pad([list(token_ids) + short, short], pad_id)
-    batch = model(ids.to(device), **forward_kwargs(model, mask.to(device))).logits.float()
-    alone = model(torch.tensor([short], device=device)).logits[0].float()
-    return torch.allclose(batch[1, -len(short):], alone, atol=atol)
+    ids, mask = ids.to(device), mask.to(device)
+    alone = full_logits(model, torch.tensor([short], device=device))[0, -4:].float()
+    with_mask = full_logits(model, ids, mask)[1, -4:].float()
+    without = full_logits(model, ids)[1, -4:].float()
+    masked_gap, unmasked_gap = (with_mask - alone).abs().max(), (without - alone).abs().max()
+    return bool(masked_gap <= ratio * unmasked_gap) or bool(unmasked_gap == 0)
 
 
 def initial_state(model, prompts, gen_length: int, mask_id: int, pad_id: int | None):
@@ -164,14 +159,13 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
         raise ValueError("block_length must divide gen_length and the block count must divide steps")
     x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
-    kwargs = forward_kwargs(model, attention_mask)
     record = _empty_trace(b, gen_length, device) if trace else None
     num_blocks, global_step = gen_length // block_length, 0
     for block in range(num_blocks):
         lo, hi = p + block * block_length, p + (block + 1) * block_length
         schedule = num_transfer_tokens((x[:, lo:hi] == mask_id).sum(1), steps // num_blocks)
         for step in range(schedule.shape[1]):
-            logits = logits_at(model, x, slice(lo, hi), **kwargs)
+            logits = logits_at(model, x, slice(lo, hi), attention_mask)
             still_masked = x[:, lo:hi] == mask_id
             tokens = sample_tokens(logits, temperature, generator)
             probs = F.softmax(logits.double(), dim=-1)
@@ -243,8 +237,8 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
             break
         start = masked[active].long().argmax(1) // block_length * block_length
         cols = start[:, None] + torch.arange(block_length, device=device)  # (a, block): answer columns
-        kwargs = forward_kwargs(model, None if attention_mask is None else attention_mask[active])
-        logits = logits_at(model, x[active], p + cols, **kwargs)
+        rows_mask = None if attention_mask is None else attention_mask[active]
+        logits = logits_at(model, x[active], p + cols, rows_mask)
         rows_generator = [generator[i] for i in active.tolist()] if isinstance(generator, list) else generator
         tokens = sample_tokens(logits, temperature, rows_generator)
         probs = F.softmax(logits.double(), dim=-1)

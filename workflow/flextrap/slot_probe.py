@@ -22,9 +22,9 @@ from . import provenance
 from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .jsonl import read_jsonl, write_json
-from .models import load_model, set_threads
+from .models import full_logits, load_model, set_threads
 from .pretrain import encode
-from .sampling import forward_kwargs, model_device
+from .sampling import model_device
 
 STEP_SLOTS = ("conn", "var", "=", "x", "op", "y", "=", "X", "op2", "Y", "=", "Z", ".")
 SLOTS = ("conn", "var", "x", "op", "y", "X", "op2", "Y", "Z", "V")
@@ -55,7 +55,7 @@ def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
     for start in range(0, len(records), s["batch_size"]):
         rows = slice(start, start + s["batch_size"])
         noisy = torch.where(masked[rows], tokenizer.mask_token_id, ids[rows]).to(device)
-        pred = model(input_ids=noisy, **forward_kwargs(model, attention[rows].to(device))).logits.argmax(-1).cpu()
+        pred = full_logits(model, noisy, attention[rows].to(device)).argmax(-1).cpu()
         right = (pred == ids[rows]) & masked[rows]
         for i, row in enumerate(range(len(records))[rows]):
             for j, name in enumerate(slots[row]):
