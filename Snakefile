@@ -57,7 +57,7 @@ rule all:
         data_outputs(),
         pretrained_models(),
         model_check_output(config["base_model"], config["model_check"]["task"]),
-        [passk_outputs(m) + figure_outputs(m) for m in (config["base_model"], TRAINED)],
+        [passk_outputs(m) + figure_outputs(m) for m in dict.fromkeys(passk_models() + [config["base_model"], TRAINED])],
         rules.accuracy_table.output,
         rules.figure_reward_curve.output,
         rules.figure_parallel_decoding.output,

@@ -1,5 +1,6 @@
 """Config validation (schema + cross-field rules) and `snakemake -n` of every config."""
 import copy
+import re
 import subprocess
 import sys
 
@@ -129,6 +130,41 @@ def test_paper_dry_run_does_not_inherit_the_tiny_model(tmp_path):
     train = result.stdout[result.stdout.index("rule train_justgrpo:"):]
     train = train[:train.index("\n\n")]
     assert "gpu=8" in train and "runtime=1440" in train and "mem_mb=900000" in train
+
+
+GPU_RULES = ("sample", "model_check", "eval_accuracy", "eval_parallel", "train_justgrpo")
+
+
+def test_paper_dry_run_checks_each_hub_model_before_its_gpu_jobs_and_samples_all_three(tmp_path):
+    result = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "-s", str(ROOT / "Snakefile"),
+                       "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = []  # (rule, model, input line), one per job block of the dry run
+    for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.M)[1:]:
+        rule, lines = block.split(":", 1)[0], block.splitlines()
+        model = next((w.split("model=")[1].split(",")[0] for w in lines if "wildcards:" in w and "model=" in w), None)
+        jobs.append((rule, model, next((w for w in lines if w.strip().startswith("input:")), "")))
+    preflights = {m for rule, m, _ in jobs if rule == "preflight"}
+    assert preflights == {"llada", "llada15", "dream"}
+    for rule, model, inputs in jobs:
+        if rule in GPU_RULES and model in preflights:
+            assert f"results/preflight/{model}.json" in inputs, (rule, model, inputs)
+        if rule in GPU_RULES and model == "llada-justgrpo":
+            assert "results/models/llada-justgrpo" in inputs  # after training, whose input is llada's preflight
+    assert {m for rule, m, _ in jobs if rule == "sample"} == {"llada", "llada15", "dream", "llada-justgrpo"}
+    train = next(inputs for rule, _, inputs in jobs if rule == "train_justgrpo")
+    assert "results/preflight/llada.json" in train
+
+
+def test_hub_models_need_a_known_family():
+    config = copy.deepcopy(load("config/paper.yaml"))
+    del config["models"]["dream"]["family"]
+    config["models"]["llada15"]["family"] = "lada"
+    config["passk"]["models"].append("gpt")
+    errors = semantic_errors(config)
+    assert "models.dream: a hub model needs `family:` (bert, llada, dream)" in errors
+    assert "models.llada15.family: unknown family 'lada'; known: bert, llada, dream" in errors
+    assert "passk.models: 'gpt' is not a key of models" in errors
 
 
 def test_bad_config_stops_snakemake_with_one_line(tmp_path):

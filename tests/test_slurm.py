@@ -102,7 +102,7 @@ def test_paper_gpu_jobs_are_submitted_with_the_configured_resources(tmp_path):
     light = "results/figures/llada/passk_curves.pdf"  # a light rule: runs here (and fails on these files)
     tasks = list(paper["passk"]["template"])
     for name in ["data/gsm8k/train.jsonl", "data/gsm8k/test.jsonl", "models/llada.fetched.json",
-                 *[f"passk/llada/{t}/{csv}.csv" for t in tasks for csv in ("passk", "coverage")]]:
+                 "preflight/llada.json", *[f"passk/llada/{t}/{csv}.csv" for t in tasks for csv in ("passk", "coverage")]]:
         (work / "results" / name).parent.mkdir(parents=True, exist_ok=True)
         (work / "results" / name).write_text("{}\n")  # as if prepared and fetched
     wrappers, record = tmp_path / "bin", tmp_path / "sbatch_calls.jsonl"

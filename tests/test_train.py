@@ -69,3 +69,53 @@ def test_kill_and_resume_gives_the_parameters_of_an_uninterrupted_run(base, tmp_
     changed = [k for k, v in initial.state_dict().items() if not torch.equal(v, full[k])]
     assert changed  # training moved the weights
     assert not (tmp_path / "killed.ckpt").exists()
+
+
+def test_length_groups_and_common_padding_by_hand():
+    from flextrap.train import length_groups, without_common_padding
+
+    assert length_groups([5, 3, 5, 4, 3], mixed=True) == [[0, 1, 2, 3, 4]]
+    assert length_groups([5, 3, 5, 4, 3], mixed=False) == [[0, 2], [1, 4], [3]]
+    ids = torch.tensor([[0, 0, 7, 8, 9], [0, 0, 0, 8, 9]])
+    mask = (ids != 0).long()
+    trimmed, trimmed_mask = without_common_padding(ids, mask)
+    assert trimmed.tolist() == [[7, 8, 9], [0, 8, 9]] and trimmed_mask.tolist() == [[1, 1, 1], [0, 1, 1]]
+    trimmed, trimmed_mask = without_common_padding(ids[1:], mask[1:])
+    assert trimmed.tolist() == [[8, 9]] and trimmed_mask is None
+
+
+@pytest.fixture(scope="module")
+def llada_replica(tmp_path_factory):
+    from replica_hub import replica_hub
+
+    root = tmp_path_factory.mktemp("llada")
+    torch.manual_seed(0)
+    spec = replica_hub(root / "new", "llada")
+    old = replica_hub(root / "old", "llada", honour_mask=False)
+    records = prepare("synthetic", "train", SPEC)
+    for i, r in enumerate(records):  # prompts of 3 lengths, so that padding matters
+        r["prompts"]["plain"] = " ".join(r["prompts"]["plain"].split()[:20 + 5 * (i % 3)])
+    write_jsonl(root / "train.jsonl", records)
+    return [{"path": s["hf_id"], "trust_remote_code": True} for s in (spec, old)], str(root / "train.jsonl")
+
+
+def test_length_grouped_training_gives_the_parameters_of_padded_batches(llada_replica, base, tmp_path, monkeypatch):
+    """On a model that honours the mask, grouping prompts by length (what a model that
+    ignores it gets) changes no sample and no gradient."""
+    from flextrap.models import load_model
+
+    spec, data = llada_replica[0][0], llada_replica[1]
+    settings = {**SETTINGS, "steps": 2}
+    train(spec, data, "synthetic", settings, str(tmp_path / "padded"))
+    monkeypatch.setattr(train_mod, "honours_padding", lambda *a: False)
+    train(spec, data, "synthetic", settings, str(tmp_path / "grouped"))
+    padded = load_model({**spec, "path": str(tmp_path / "padded")}, "cpu")[0].state_dict()
+    grouped = load_model({**spec, "path": str(tmp_path / "grouped")}, "cpu")[0].state_dict()
+    initial = load_model(spec, "cpu")[0].state_dict()
+    assert all(torch.allclose(padded[k], grouped[k], atol=1e-6) for k in padded)
+    assert any(not torch.equal(padded[k], initial[k]) for k in padded)
+
+
+def test_a_model_that_ignores_the_mask_trains_on_length_groups_with_a_warning(llada_replica, base, tmp_path, capsys):
+    log = train(llada_replica[0][1], llada_replica[1], "synthetic", {**SETTINGS, "steps": 1}, str(tmp_path / "old"))
+    assert len(log) == 1 and "ignores attention_mask" in capsys.readouterr().out

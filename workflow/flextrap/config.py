@@ -95,7 +95,19 @@ def semantic_errors(c: dict) -> list[str]:
         used = {sec[name] for sec in (p["template"], e["template"], pa["template"]) if name in sec}
         used |= {jg["template"]} if jg["task"] == name else set()
         errors += _task_errors(name, task, used)
-    for name, model in c["models"].items():
+    errors += [f"passk.models: {m!r} is not a key of models" for m in p.get("models", []) if m not in c["models"]]
+    return errors + _model_errors(c["models"])
+
+
+def _model_errors(models: dict) -> list[str]:
+    errors = []
+    if any("family" in m or "hf_id" in m for m in models.values()):
+        from .families import FAMILIES  # imports torch: only when a model names a family
+    for name, model in models.items():
+        if "family" in model and model["family"] not in FAMILIES:
+            errors.append(f"models.{name}.family: unknown family {model['family']!r}; known: {', '.join(FAMILIES)}")
+        if "hf_id" in model and "family" not in model:
+            errors.append(f"models.{name}: a hub model needs `family:` ({', '.join(FAMILIES)})")
         arch = model.get("pretrain", {}).get("architecture")
         if arch and arch["hidden_size"] % arch["num_heads"]:
             errors.append(f"models.{name}.pretrain.architecture: num_heads must divide hidden_size")

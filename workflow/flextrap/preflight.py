@@ -207,6 +207,9 @@ def mixed_batch(padding: dict, order: str, model, tokenizer, prompts, s):
 def main(argv=None) -> None:
     args = parse_args(__doc__, ["model", "settings", "out"], argv)
     spec, s = json.loads(args.model), json.loads(args.settings)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the log is the report, not shard bars
     name = spec.get("hf_id", spec.get("path"))
     t0 = time.time()
     try:

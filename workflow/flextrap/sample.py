@@ -73,12 +73,25 @@ def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]
     return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
 
+def model_label(model) -> str:
+    """The model's hub id or directory, and the code revision it was loaded at."""
+    config = getattr(model, "module", model).config
+    return f"{config._name_or_path or type(model).__name__} (revision {getattr(config, '_commit_hash', None) or 'local'})"
+
+
+def honours_padding(model, tokenizer, token_ids: list[int]) -> bool:
+    """`sampling.padding_is_exact`, with a one-line warning naming the model when it
+    does not hold (its batches are then grouped by prompt length)."""
+    honoured = padding_is_exact(model, pad_id_of(tokenizer), tokenizer.mask_token_id, token_ids)
+    if not honoured:
+        print(f"warning: {model_label(model)} ignores attention_mask (padded logits differ): "
+              "batching prompts by length", flush=True)
+    return honoured
+
+
 def batches_for(model, tokenizer, jobs: list, batch_size: int) -> list[list]:
     lengths_differ = len({len(j.prompt_ids) for j in jobs}) > 1
-    mixed = lengths_differ and padding_is_exact(model, pad_id_of(tokenizer), tokenizer.mask_token_id,
-                                                jobs[0].prompt_ids)
-    if lengths_differ and not mixed:
-        print("model ignores attention_mask (padded logits differ): batching prompts by length", flush=True)
+    mixed = lengths_differ and honours_padding(model, tokenizer, jobs[0].prompt_ids)
     return plan_batches(jobs, batch_size, mixed)
 
 

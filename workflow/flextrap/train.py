@@ -34,7 +34,7 @@ from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
 from .jsonl import atomic_dir, read_jsonl, write_text
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
-from .sample import make_jobs, pad_id_of
+from .sample import honours_padding, make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
 
 LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
@@ -58,53 +58,83 @@ def decoding_order(s: dict, device) -> torch.Tensor | None:
     return torch.randperm(s["gen_length"], generator=torch.Generator().manual_seed(s["seed"])).to(device)
 
 
+def length_groups(lengths: list[int], mixed: bool) -> list[list[int]]:
+    """Indices that go through the model together: all of them when the model honours
+    left padding (`mixed`), else one group per prompt length."""
+    if mixed:
+        return [list(range(len(lengths)))]
+    groups: dict = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(n, []).append(i)
+    return list(groups.values())
+
+
+def without_common_padding(prompt_ids: torch.Tensor, attention_mask):
+    """Drop the left-padding columns every row has; no mask when none is left."""
+    if attention_mask is None:
+        return prompt_ids, None
+    first = int(attention_mask.any(0).long().argmax())
+    attention_mask = attention_mask[:, first:]
+    return prompt_ids[:, first:], None if bool(attention_mask.all()) else attention_mask
+
+
 @torch.no_grad()
-def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, order, device) -> dict:
-    """`group_size` graded samples per prompt, grouped consecutively."""
+def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, order, device, mixed: bool) -> dict:
+    """`group_size` graded samples per prompt, grouped consecutively (each sample has
+    its own generator, so grouping by prompt length changes none of them)."""
     jobs = make_jobs(tokenizer, prompts, s["template"], s["group_size"], s["seed"], key=f"step{step}/")
     generators = [torch.Generator(device).manual_seed(j.seed) for j in jobs]
     priority = None if order is None else -(torch.argsort(order)).double()  # rank 0 first
     pad_id = pad_id_of(tokenizer)
-    gen = generate(model, [j.prompt_ids for j in jobs], gen_length=s["gen_length"], steps=s["gen_length"],
-                   block_length=1 if order is None else s["gen_length"], temperature=s["rollout_temperature"],
-                   remasking="low_confidence", mask_id=tokenizer.mask_token_id, pad_id=pad_id,
-                   generator=generators, trace=True, priority=priority)
-    texts = [decode_answer(tokenizer, a) for a in gen.answers.tolist()]
+    answers = torch.empty(len(jobs), s["gen_length"], dtype=torch.long, device=device)
+    entropy = torch.empty(len(jobs), s["gen_length"], device=device)
+    for group in length_groups([len(j.prompt_ids) for j in jobs], mixed):
+        gen = generate(model, [jobs[i].prompt_ids for i in group], gen_length=s["gen_length"],
+                       steps=s["gen_length"], block_length=1 if order is None else s["gen_length"],
+                       temperature=s["rollout_temperature"], remasking="low_confidence",
+                       mask_id=tokenizer.mask_token_id, pad_id=pad_id, generator=[generators[i] for i in group],
+                       trace=True, priority=priority)
+        answers[group], entropy[group] = gen.answers, gen.trace["entropy"].float()
+    texts = [decode_answer(tokenizer, a) for a in answers.tolist()]
     rewards = torch.tensor([reward(task, grade(task, j.record, t, s["code_limits"])) for j, t in zip(jobs, texts)])
     prompt_ids, prompt_mask = left_pad([j.prompt_ids for j in jobs], pad_id)
     attention_mask = None if prompt_mask is None else torch.cat(
         [prompt_mask, prompt_mask.new_ones(len(jobs), s["gen_length"])], 1)
-    return {"prompt_ids": prompt_ids.to(device), "completions": gen.answers.clone(),
+    return {"prompt_ids": prompt_ids.to(device), "completions": answers,
             "attention_mask": None if attention_mask is None else attention_mask.to(device),
-            "entropy": gen.trace["entropy"].float(), "rewards": rewards}
+            "entropy": entropy, "rewards": rewards}
 
 
 def micro_batch_losses(model, batch: dict, adv: torch.Tensor, s: dict, mask_id: int, order,
-                       n_active: int, n_processes: int):
+                       n_active: int, n_processes: int, mixed: bool):
     """The step's GRPO loss in micro-batches over the sequences with non-zero advantage
-    (the others add nothing). Gradients are averaged across processes, hence the factor
+    (the others add nothing); one prompt length per micro-batch unless the model honours
+    left padding (`mixed`). Gradients are averaged across processes, hence the factor
     `n_processes`: the sum over processes is then the loss of the whole step."""
     active = adv.nonzero().flatten().tolist()
-    for start in range(0, len(active), s["micro_batch"]):
-        rows = active[start:start + s["micro_batch"]]
-        positions = None
-        if s["top_entropy_fraction"] < 1:
-            positions = top_entropy_positions(batch["entropy"][rows], s["top_entropy_fraction"])
-            positions = positions.to(batch["completions"].device)
-        am = None if batch["attention_mask"] is None else batch["attention_mask"][rows]
-        logp = ar_logprobs(model, batch["prompt_ids"][rows], batch["completions"][rows], mask_id,
-                           chunk=s["logprob_chunk"], attention_mask=am, order=order, positions=positions)
-        yield n_processes * grpo_loss(logp, logp.detach(), adv[rows].to(logp.device), clip_eps=s["clip_eps"],
-                                      gen_length=s["gen_length"], token_mask=positions, n_active=n_active)
+    mask = batch["attention_mask"]
+    lengths = [0] * len(active) if mask is None else mask[active].sum(1).tolist()
+    for group in length_groups(lengths, mixed):
+        for start in range(0, len(group), s["micro_batch"]):
+            rows = [active[i] for i in group[start:start + s["micro_batch"]]]
+            positions = None
+            if s["top_entropy_fraction"] < 1:
+                positions = top_entropy_positions(batch["entropy"][rows], s["top_entropy_fraction"])
+                positions = positions.to(batch["completions"].device)
+            prompt_ids, am = without_common_padding(batch["prompt_ids"][rows], None if mask is None else mask[rows])
+            logp = ar_logprobs(model, prompt_ids, batch["completions"][rows], mask_id,
+                               chunk=s["logprob_chunk"], attention_mask=am, order=order, positions=positions)
+            yield n_processes * grpo_loss(logp, logp.detach(), adv[rows].to(logp.device), clip_eps=s["clip_eps"],
+                                          gen_length=s["gen_length"], token_mask=positions, n_active=n_active)
 
 
-def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order) -> dict:
+def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order, mixed) -> dict:
     t0 = time.time()
     device = accelerator.device
     mine = step_prompts(records, step, s["prompts_per_step"], s["seed"])[accelerator.process_index::
                                                                          accelerator.num_processes]
     model.eval()
-    batch = rollouts(model, tokenizer, mine, task, s, step, order, device)
+    batch = rollouts(model, tokenizer, mine, task, s, step, order, device, mixed)
     rollout_seconds = time.time() - t0
     groups = batch["rewards"].view(-1, s["group_size"])
     nonzero = (groups.std(1) > 0).float()
@@ -114,7 +144,7 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for loss in micro_batch_losses(model, batch, adv, s, tokenizer.mask_token_id, order, n_active,
-                                   accelerator.num_processes):
+                                   accelerator.num_processes, mixed):
         accelerator.backward(loss)
         total += loss.item() / accelerator.num_processes
     grad_norm = accelerator.clip_grad_norm_(model.parameters(), s["grad_clip"])
@@ -179,6 +209,8 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
     if s["activation_checkpointing"]:
         accelerator.print(f"activation checkpointing: {enable_activation_checkpointing(model)}")
     records = read_jsonl(data, required=("id", "prompts"))
+    first_prompt = make_jobs(tokenizer, records[:1], s["template"], 1, s["seed"])[0].prompt_ids
+    mixed = honours_padding(model, tokenizer, first_prompt)  # else one prompt length per batch
     optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
                                   betas=tuple(s["betas"]))
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -196,7 +228,7 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
     bar = tqdm(range(start, end), initial=start, total=s["steps"], desc="justgrpo", mininterval=5,
                disable=not accelerator.is_main_process)
     for step in bar:
-        row = train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order)
+        row = train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order, mixed)
         log.append(row)
         bar.set_postfix(reward=row["mean_reward"], tok_s=row["tokens_per_s"])
         if accelerator.is_main_process:

@@ -21,7 +21,7 @@ def model_spec(name):
     base model's mask token id and remote-code flag."""
     if name == TRAINED:
         base = config["models"][config["base_model"]]
-        keep = {k: base[k] for k in ("mask_token_id", "trust_remote_code") if k in base}
+        keep = {k: base[k] for k in ("mask_token_id", "trust_remote_code", "family") if k in base}
         return as_json({"path": model_dir(name), **keep})
     spec = config["models"][name]
     if "pretrain" in spec:
@@ -33,14 +33,22 @@ def model_spec(name):
 
 def model_input(name):
     """Input files of the rules that load model `name`: its directory for a model
-    the DAG trains, the fetch record for a hub model, nothing for a local path."""
+    the DAG trains, the preflight report for a hub model (after its fetch, so no GPU job
+    is queued for code that fails on the pinned stack), nothing for a local path."""
     if name in PRETRAINED or name == TRAINED:
         return [model_dir(name)]
-    return [fetched(name)] if "hf_id" in config["models"][name] else []
+    return [preflight_report(name)] if "hf_id" in config["models"][name] else []
 
 
 def fetched(name):
     return f"results/models/{name}.fetched.json"
+
+
+def preflight_report(name):
+    return f"results/preflight/{name}.json"
+
+
+HUB_MODELS = [m for m, spec in config["models"].items() if "hf_id" in spec]
 
 
 def data_outputs():

@@ -1,5 +1,5 @@
-# Models: fetch a hub model once; pretrain the embedded default's tiny model; check a
-# base model's Pass@1.
+# Models: fetch a hub model once and check its code (preflight); pretrain the embedded
+# default's tiny model; check a base model's Pass@1.
 
 
 rule pretrain_tiny:
@@ -29,7 +29,7 @@ rule fetch_model:
     output:
         "results/models/{model}.fetched.json",
     wildcard_constraints:
-        model="|".join(m for m, spec in config["models"].items() if "hf_id" in spec) or "^$",
+        model="|".join(HUB_MODELS) or "^$",
     params:
         model=lambda w: as_json(config["models"][w.model]),
     localrule: True
@@ -39,6 +39,26 @@ rule fetch_model:
         "results/logs/fetch_model/{model}.log",
     shell:
         "python -m flextrap.fetch --model {params.model:q} --out {output} > {log} 2>&1"
+
+
+rule preflight:
+    input:
+        lambda w: fetched(w.model),
+    output:
+        "results/preflight/{model}.json",
+    wildcard_constraints:
+        model="|".join(HUB_MODELS) or "^$",
+    params:
+        model=lambda w: model_spec(w.model),
+        settings=lambda w: as_json({**config["preflight"], "dtype": config["models"][w.model].get("dtype", "bfloat16")}),
+    localrule: True
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/preflight/{model}.log",
+    shell:
+        "python -m flextrap.preflight --model {params.model:q} --settings {params.settings:q} "
+        "--out {output} > {log} 2>&1"
 
 
 def model_check_settings(wildcards):

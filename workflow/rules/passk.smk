@@ -2,6 +2,11 @@
 # bypass and connective-entropy statistics. Sampling is sharded: one job per shard.
 
 
+def passk_models():
+    """Base models sampled for Sec. 3 (the JustGRPO model is added by rule all)."""
+    return config["passk"].get("models", [config["base_model"]])
+
+
 def passk_tasks():
     return list(config["passk"]["template"])
 

@@ -114,6 +114,8 @@ class Family:
     # -- training --------------------------------------------------------------
     def enable_activation_checkpointing(self, model) -> str:
         if getattr(model, "supports_gradient_checkpointing", False):
-            model.gradient_checkpointing_enable()
-            return "transformers gradient checkpointing"
+            # renamed activation_checkpointing_enable in transformers 5 (the old name goes in 6)
+            enable = getattr(model, "activation_checkpointing_enable", model.gradient_checkpointing_enable)
+            enable()
+            return "transformers activation checkpointing"
         raise NotImplementedError(f"{type(model).__name__} has no activation checkpointing switch")
