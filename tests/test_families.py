@@ -65,6 +65,20 @@ def test_a_saved_model_loads_back_equal_with_its_code(hubs, tmp_path):
         assert torch.equal(full_logits(again, ids), full_logits(model, ids))
 
 
+def test_dream_gets_the_mask_form_its_attention_accepts(hubs):
+    """A 2-D integer mask, as LLaDA and BERT take it, fails in Dream's SDPA call; the
+    family's form gives the logits of the unpadded prompt."""
+    model, tok, prompts = loaded(hubs["dream"])
+    ids = torch.tensor([[tok.pad_token_id] * 3 + prompts[0]])
+    mask = (torch.arange(ids.shape[1]) >= 3).long()[None]
+    with pytest.raises(RuntimeError):
+        model(ids, attention_mask=mask)
+    with torch.no_grad():
+        alone = full_logits(model, torch.tensor([prompts[0]]))
+        padded = full_logits(model, ids, mask)[:, 3:]
+    assert torch.allclose(padded[:, 1:], alone[:, 1:], atol=1e-5)  # column 0 is predicted from a pad
+
+
 def shifted(model, x):
     """Dream's convention written out: the logits at i - 1 predict token i."""
     return model(x).logits[:, :-1]

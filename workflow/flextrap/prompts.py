@@ -2,7 +2,7 @@
 
 A template turns a task record into the user message; `prefix` is text appended after
 the chat template's generation prompt, to start the answer (d1 starts it with
-"<reasoning>"). Texts follow the paper's protocol (PAPER.md, "Prompts"):
+"<reasoning>"). Texts follow the paper's protocol (its prompts and reference code):
 - `d1_math`: the Pass@k analysis template (d1's eval/gsm8k.py, same for MATH-500).
 - `justgrpo_gsm8k`, `justgrpo_math`, `justgrpo_code`: JustGRPO training and Table 1.
 - `plain`: the bare question (the synthetic task; its tiny model has no chat template).

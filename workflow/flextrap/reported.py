@@ -1,4 +1,4 @@
-"""Numbers the paper reports (Ni et al., 2026, Table 1; ../shared/PAPER.md), shown beside
+"""Numbers the paper reports (Ni et al., 2026, Table 1), shown beside
 ours in the tables and always labelled "reported". Accuracy (%) at generation lengths
 128 / 256 / 512; None where the paper has no entry."""
 

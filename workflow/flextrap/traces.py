@@ -6,7 +6,7 @@
 
 Only an answer's text tokens count (up to its first EOS). A token is *bypassed* when,
 at the step it was committed, some position to its right had been committed earlier
-(PAPER.md's operational definition). Its *decode entropy* is the entropy (nats) of
+(the paper's operational definition). Its *decode entropy* is the entropy (nats) of
 the model's untempered predictive distribution at its position at that step.
 bypass.csv: per order and word, occurrences, bypassed count and rate.
 connective_entropy.csv: per order, the mean decode entropy of each connective word,

@@ -50,7 +50,8 @@ rule preflight:
         model="|".join(HUB_MODELS) or "^$",
     params:
         model=lambda w: model_spec(w.model),
-        settings=lambda w: as_json({**config["preflight"], "dtype": config["models"][w.model].get("dtype", "bfloat16")}),
+        settings=lambda w: as_json({**config["preflight"],
+                                    "dtype": config["models"][w.model].get("dtype", "bfloat16")}),
     localrule: True
     conda:
         CONDA_ENV

@@ -21,7 +21,8 @@ class DreamRotaryEmbedding(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
-        self.rope_init_fn = ROPE_INIT_FUNCTIONS["default" if config.rope_scaling is None else config.rope_scaling["rope_type"]]
+        rope_type = "default" if config.rope_scaling is None else config.rope_scaling["rope_type"]
+        self.rope_init_fn = ROPE_INIT_FUNCTIONS[rope_type]
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -47,7 +48,8 @@ class DreamDecoderLayer(nn.Module):
         self.q_proj = nn.Linear(c.hidden_size, c.hidden_size)
         self.k_proj, self.v_proj = nn.Linear(c.hidden_size, kv), nn.Linear(c.hidden_size, kv)
         self.o_proj = nn.Linear(c.hidden_size, c.hidden_size, bias=False)
-        self.gate, self.up = nn.Linear(c.hidden_size, c.intermediate_size, bias=False), nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
+        self.gate = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
+        self.up = nn.Linear(c.hidden_size, c.intermediate_size, bias=False)
         self.down = nn.Linear(c.intermediate_size, c.hidden_size, bias=False)
         self.norm1, self.norm2 = nn.RMSNorm(c.hidden_size, c.rms_norm_eps), nn.RMSNorm(c.hidden_size, c.rms_norm_eps)
 
@@ -55,7 +57,8 @@ class DreamDecoderLayer(nn.Module):
         b, n, d = x.shape
         heads = lambda t: t.view(b, n, -1, d // self.c.num_attention_heads).transpose(1, 2)
         h = self.norm1(x)
-        q, k, v = rotate(heads(self.q_proj(h)), cos, sin), rotate(heads(self.k_proj(h)), cos, sin), heads(self.v_proj(h))
+        q, k = rotate(heads(self.q_proj(h)), cos, sin), rotate(heads(self.k_proj(h)), cos, sin)
+        v = heads(self.v_proj(h))
         groups = self.c.num_attention_heads // self.c.num_key_value_heads
         k, v = k.repeat_interleave(groups, 1), v.repeat_interleave(groups, 1)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask, is_causal=False)

@@ -30,7 +30,8 @@ class Block(nn.Module):
         self.attn_norm, self.ff_norm = nn.RMSNorm(c.d_model), nn.RMSNorm(c.d_model)
         self.q, self.k, self.v = (nn.Linear(c.d_model, c.d_model, bias=False) for _ in range(3))
         self.attn_out = nn.Linear(c.d_model, c.d_model, bias=False)
-        self.ff_proj, self.up = nn.Linear(c.d_model, c.mlp_hidden_size, bias=False), nn.Linear(c.d_model, c.mlp_hidden_size, bias=False)
+        self.ff_proj = nn.Linear(c.d_model, c.mlp_hidden_size, bias=False)
+        self.up = nn.Linear(c.d_model, c.mlp_hidden_size, bias=False)
         self.ff_out = nn.Linear(c.mlp_hidden_size, c.d_model, bias=False)
 
     def forward(self, x, bias):
@@ -90,7 +91,7 @@ class LLaDAModelLM(PreTrainedModel):
         if use_cache is None:
             use_cache = self.config.use_cache
         assert not use_cache, "no KV cache for a masked diffusion model"
-        return CausalLMOutputWithPast(logits=self.model(input_ids, attention_mask))
+        return CausalLMOutputWithPast(logits=self.model(input_ids, attention_mask), past_key_values=None)
 
     def get_input_embeddings(self):
         return self.model.transformer.wte

@@ -77,7 +77,7 @@ class Family:
         if attention_mask is None:
             return {}
         kwargs = {"attention_mask": attention_mask}
-        if "position_ids" in inspect.signature(model.forward).parameters:
+        if "position_ids" in inspect.signature(getattr(model, "module", model).forward).parameters:
             kwargs["position_ids"] = (attention_mask.cumsum(1) - 1).clamp_min(0)
         return kwargs
 

@@ -3,8 +3,8 @@
 Conventions: **shifted logits**, the token at position i is predicted by the logits at
 position i-1 (Dream was initialised from an AR model and kept its head's alignment);
 rotary positions from `position_ids` (cumsum of the mask - 1 under left padding); a
-4-D mask that its attention layers use as they are (here: an additive float mask over
-the keys, which both its SDPA and eager attention accept); an untied `lm_head`.
+4-D mask that its attention layers use as they are (a 2-D integer one fails in its
+SDPA call); an untied `lm_head`.
 """
 from __future__ import annotations
 
@@ -61,14 +61,15 @@ class Dream(Family):
         return config
 
     def forward_kwargs(self, model, attention_mask):
+        """Dream's sampler's form: a (batch, 1, n, n) mask over the keys, boolean for
+        its SDPA attention (whatever the compute dtype), additive for eager attention;
+        position ids counted from each row's first token."""
         if attention_mask is None:
             return {}
-        dtype = next(model.parameters()).dtype
         n = attention_mask.shape[1]
-        keys = torch.zeros(attention_mask.shape, dtype=dtype, device=attention_mask.device)
-        keys = keys.masked_fill(attention_mask == 0, torch.finfo(dtype).min)
-        return {"attention_mask": keys[:, None, None, :].expand(-1, 1, n, -1),
-                "position_ids": (attention_mask.cumsum(1) - 1).clamp_min(0)}
-
+        keys = (attention_mask != 0)[:, None, None, :].expand(-1, 1, n, -1)
+        if getattr(model, "module", model).config._attn_implementation == "eager":
+            keys = torch.zeros(keys.shape, device=keys.device).masked_fill(~keys, torch.finfo(torch.float32).min)
+        return {"attention_mask": keys, "position_ids": (attention_mask.cumsum(1) - 1).clamp_min(0)}
 
 DREAM = Dream()
