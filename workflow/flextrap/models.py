@@ -20,7 +20,6 @@ import torch
 
 from .errors import FlextrapError
 from .families import family_named, family_of, family_of_type
-from .head_split import never_split
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
                   "unk_token": "[UNK]"}
@@ -127,9 +126,9 @@ def load_model(spec: dict, device: str = "auto"):
         model = family_of_spec(spec, source, hub).load(source, hub)
     else:
         dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
+        hub = hub_kwargs(spec)
         try:
-            model = family_of_spec(spec, spec["hf_id"], hub_kwargs(spec)).load(spec["hf_id"], hub_kwargs(spec),
-                                                                                 dtype=dtype)
+            model = family_of_spec(spec, spec["hf_id"], hub).load(spec["hf_id"], hub, dtype=dtype)
         except (OSError, ValueError) as err:
             raise _hub_error(spec, err) from None
     return model.to(dev).eval(), tokenizer
@@ -156,10 +155,7 @@ def full_logits(model, input_ids, attention_mask=None) -> torch.Tensor:
 def use_full_forward(model) -> None:
     """Never split this model (e.g. under FSDP, where parameters are only gathered
     inside the wrapped forward)."""
-    never_split(model)
-    family = family_of(model)
-    if hasattr(family, "never_split"):
-        family.never_split(model)
+    family_of(model).never_split(model)
 
 
 def count_parameters(model) -> int:

@@ -76,7 +76,8 @@ def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]
 def model_label(model) -> str:
     """The model's hub id or directory, and the code revision it was loaded at."""
     config = getattr(model, "module", model).config
-    return f"{config._name_or_path or type(model).__name__} (revision {getattr(config, '_commit_hash', None) or 'local'})"
+    revision = getattr(config, "_commit_hash", None) or "local"
+    return f"{config._name_or_path or type(model).__name__} (revision {revision})"
 
 
 def honours_padding(model, tokenizer, token_ids: list[int]) -> bool:

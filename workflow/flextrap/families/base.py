@@ -13,7 +13,7 @@ import inspect
 
 import torch
 
-from ..head_split import hidden_and_head, take
+from ..head_split import hidden_and_head, never_split, take
 
 
 class Family:
@@ -110,6 +110,10 @@ class Family:
         hidden, head = hidden_and_head(model, input_ids, **self.forward_kwargs(model, attention_mask))
         kept = take(hidden, self.source_positions(positions))
         return kept if head is None else head(kept)
+
+    def never_split(self, model) -> None:
+        """Always run the full forward (FSDP gathers parameters only inside it)."""
+        never_split(model)
 
     # -- training --------------------------------------------------------------
     def enable_activation_checkpointing(self, model) -> str:

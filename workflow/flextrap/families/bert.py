@@ -43,6 +43,7 @@ class Bert(Family):
         return super().logits_at(model, input_ids, positions, attention_mask)
 
     def never_split(self, model) -> None:
+        super().never_split(model)
         _LAST_LAYER[model] = False
 
     def tiny_config(self, config, layers, width, heads):
