@@ -18,7 +18,7 @@ from .tasks.synthetic import extract_answer
 
 MATH_TASKS = ("gsm8k", "math500")
 CODE_TASKS = ("humaneval", "mbpp")
-CODE_LIMITS = {"timeout_s": 3.0, "memory_mb": 1024, "max_output_bytes": 1 << 20}
+CODE_LIMITS = {"timeout_s": 3.0, "memory_mb": 1024, "max_output_bytes": 1 << 20, "isolation": "auto"}
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Verdict:
     pass_rate: float = 0.0    # code: share of unit tests passed (1.0/0.0 for others)
     has_code_block: bool = False
     syntax_ok: bool = False
+    isolation: str | None = None  # code: the sandbox level the tests ran at (`sandbox`)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,8 +75,10 @@ def extract_code(completion: str, record: dict) -> tuple[str, bool]:
 
 
 def test_program(code: str, tests: list[str], setup: str, nonce: str) -> str:
-    """`code`, then each test in its own try block, then one line with the pass count."""
-    parts = [setup or "", code, "", "_flextrap_passed = 0"]
+    """`code`, then the setup code (after it, as MBPP's own evaluation runs it: the
+    setup may use what the solution defines), then each test in its own try block,
+    then one line with the pass count."""
+    parts = [code, "", setup or "", "_flextrap_passed = 0"]
     for t in tests:
         parts += ["try:", textwrap.indent(t, "    "), "    _flextrap_passed += 1",
                   "except BaseException:", "    pass"]
@@ -93,12 +96,12 @@ def grade_code(record: dict, completion: str, limits: dict) -> Verdict:
     nonce = secrets.token_hex(8)
     result = run_python(test_program(code, record["tests"], record.get("setup", ""), nonce),
                         timeout=limits["timeout_s"], memory_mb=limits["memory_mb"],
-                        max_output_bytes=limits["max_output_bytes"])
+                        max_output_bytes=limits["max_output_bytes"], isolation=limits["isolation"])
     m = re.search(rf"^{nonce} (\d+) (\d+)$", result.output, re.M)
     if not result.ok or not m:
-        return Verdict(False, code, 0.0, has_block, syntax_ok)
+        return Verdict(False, code, 0.0, has_block, syntax_ok, result.isolation)
     rate = int(m.group(1)) / int(m.group(2))
-    return Verdict(rate == 1.0, code, rate, has_block, syntax_ok)
+    return Verdict(rate == 1.0, code, rate, has_block, syntax_ok, result.isolation)
 
 
 def reward(task: str, verdict: Verdict) -> float:

@@ -2,7 +2,8 @@
 
 A record has `id`, `question` (the problem as given), `answer` (reference answer,
 for math and synthetic) or `tests` (unit tests, for code), and task extras
-(`entry_point`, `stub`, `text` for code; `solution` for synthetic training).
+(`entry_point`, `stub`, `text` and the reference `solution` for code; `solution`
+for synthetic training).
 `prepare(task, split, spec)` adds `prompts`: the user message under each template
 the config lists for the task.
 """

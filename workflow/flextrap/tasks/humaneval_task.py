@@ -15,6 +15,6 @@ def load(split: str, spec: dict) -> list[dict]:
     except Exception as err:  # noqa: BLE001 - gzip/JSON errors are a bad input file
         raise FlextrapError(f"could not read HumanEval data {path}: {err}") from None
     return [{"id": p["task_id"], "question": p["prompt"], "stub": p["prompt"],
-             "entry_point": p["entry_point"],
+             "entry_point": p["entry_point"], "solution": p["prompt"] + p["canonical_solution"],
              "tests": [f"{p['test']}\ncheck({p['entry_point']})"]}
             for p in problems.values()]

@@ -29,6 +29,6 @@ def load(split: str, spec: dict) -> list[dict]:
             raise FlextrapError(f"MBPP task {row['task_id']}: no function of the reference "
                                 f"code is called by its tests")
         records.append({"id": f"mbpp-{row['task_id']}", "question": row["text"], "text": row["text"],
-                        "entry_point": name, "stub": signature(code, name),
+                        "entry_point": name, "stub": signature(code, name), "solution": code,
                         "setup": row.get("test_setup_code", ""), "tests": list(row["test_list"])})
     return records
