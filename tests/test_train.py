@@ -119,3 +119,59 @@ def test_length_grouped_training_gives_the_parameters_of_padded_batches(llada_re
 def test_a_model_that_ignores_the_mask_trains_on_length_groups_with_a_warning(llada_replica, base, tmp_path, capsys):
     log = train(llada_replica[0][1], llada_replica[1], "synthetic", {**SETTINGS, "steps": 1}, str(tmp_path / "old"))
     assert len(log) == 1 and "ignores attention_mask" in capsys.readouterr().out
+
+
+def launch(processes: int, spec: dict, data: str, settings: dict, out, stop_after: int | None = None):
+    """tests/multiprocess_train.py as `processes` CPU processes under `accelerate launch`
+    (gloo), or as one plain process; its per-rank event log."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = str(Path(__file__).with_name("multiprocess_train.py"))
+    args = ["--model", json.dumps(spec), "--data", data, "--task", "synthetic", "--settings", json.dumps(settings),
+            "--out", str(out)]
+    if processes == 1:
+        argv = [sys.executable, script, *args]
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        argv = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(port), script, *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    if stop_after:
+        env["FLEXTRAP_STOP_AFTER"] = str(stop_after)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for rank in range(processes) if Path(f"{out}.rank{rank}.jsonl").exists()
+            for line in Path(f"{out}.rank{rank}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_two_processes_train_like_one_split_the_data_and_resume(base, tmp_path):
+    """JustGRPO under `accelerate launch` with 2 CPU processes: the parameters of one
+    process with the same global batch (float tolerance), the step's prompts split
+    between the ranks without overlap, files written by rank 0 only, and a run killed
+    after step 1 resumes to the parameters of an uninterrupted one."""
+    spec, data, _ = base
+    settings = {**SETTINGS, "steps": 2, "checkpoint_every": 1}
+    one = launch(1, spec, data, settings, tmp_path / "one")
+    two = launch(2, spec, data, settings, tmp_path / "two")
+    single, double = parameters(tmp_path / "one"), parameters(tmp_path / "two")
+    assert all(torch.allclose(single[k], double[k], atol=1e-4) for k in single)
+    for step in (0, 1):
+        ranks = [e["prompts"] for e in two if e["event"] == "rollouts" and e["step"] == step]
+        alone = next(e["prompts"] for e in one if e["event"] == "rollouts" and e["step"] == step)
+        assert len(ranks) == 2 and not set(ranks[0]) & set(ranks[1]) and sorted(ranks[0] + ranks[1]) == sorted(alone)
+    assert {e["rank"] for e in two if e["event"] == "write"} == {0}
+    launch(2, spec, data, settings, tmp_path / "killed", stop_after=1)
+    assert not (tmp_path / "killed").exists()
+    resumed = launch(2, spec, data, settings, tmp_path / "killed")
+    assert sorted((e["rank"], e["step"]) for e in resumed if e["event"] == "rollouts") == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    again = parameters(tmp_path / "killed")
+    assert all(torch.equal(double[k], again[k]) for k in double)

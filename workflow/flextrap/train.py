@@ -105,27 +105,31 @@ def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, ord
             "entropy": entropy, "rewards": rewards}
 
 
-def micro_batch_losses(model, batch: dict, adv: torch.Tensor, s: dict, mask_id: int, order,
-                       n_active: int, n_processes: int, mixed: bool):
-    """The step's GRPO loss in micro-batches over the sequences with non-zero advantage
-    (the others add nothing); one prompt length per micro-batch unless the model honours
-    left padding (`mixed`). Gradients are averaged across processes, hence the factor
-    `n_processes`: the sum over processes is then the loss of the whole step."""
+def micro_batches(batch: dict, adv: torch.Tensor, s: dict, mixed: bool) -> list[list[int]]:
+    """The rows of each micro-batch: the sequences with non-zero advantage (the others
+    add nothing to the loss), one prompt length per micro-batch unless the model honours
+    left padding (`mixed`)."""
     active = adv.nonzero().flatten().tolist()
     mask = batch["attention_mask"]
     lengths = [0] * len(active) if mask is None else mask[active].sum(1).tolist()
-    for group in length_groups(lengths, mixed):
-        for start in range(0, len(group), s["micro_batch"]):
-            rows = [active[i] for i in group[start:start + s["micro_batch"]]]
-            positions = None
-            if s["top_entropy_fraction"] < 1:
-                positions = top_entropy_positions(batch["entropy"][rows], s["top_entropy_fraction"])
-                positions = positions.to(batch["completions"].device)
-            prompt_ids, am = without_common_padding(batch["prompt_ids"][rows], None if mask is None else mask[rows])
-            logp = ar_logprobs(model, prompt_ids, batch["completions"][rows], mask_id,
-                               chunk=s["logprob_chunk"], attention_mask=am, order=order, positions=positions)
-            yield n_processes * grpo_loss(logp, logp.detach(), adv[rows].to(logp.device), clip_eps=s["clip_eps"],
-                                          gen_length=s["gen_length"], token_mask=positions, n_active=n_active)
+    return [[active[i] for i in group[start:start + s["micro_batch"]]]
+            for group in length_groups(lengths, mixed) for start in range(0, len(group), s["micro_batch"])]
+
+
+def micro_batch_loss(model, batch: dict, rows: list[int], adv: torch.Tensor, s: dict, mask_id: int, order,
+                     n_active: int, n_processes: int) -> torch.Tensor:
+    """The GRPO loss of one micro-batch. Gradients are averaged across processes, hence
+    the factor `n_processes`: the sum over processes is then the loss of the whole step."""
+    positions = None
+    if s["top_entropy_fraction"] < 1:
+        positions = top_entropy_positions(batch["entropy"][rows], s["top_entropy_fraction"])
+        positions = positions.to(batch["completions"].device)
+    mask = batch["attention_mask"]
+    prompt_ids, am = without_common_padding(batch["prompt_ids"][rows], None if mask is None else mask[rows])
+    logp = ar_logprobs(model, prompt_ids, batch["completions"][rows], mask_id,
+                       chunk=s["logprob_chunk"], attention_mask=am, order=order, positions=positions)
+    return n_processes * grpo_loss(logp, logp.detach(), adv[rows].to(logp.device), clip_eps=s["clip_eps"],
+                                   gen_length=s["gen_length"], token_mask=positions, n_active=n_active)
 
 
 def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order, mixed) -> dict:
@@ -142,9 +146,15 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
     n_active = int(accelerator.gather(torch.tensor([int((adv != 0).sum())], device=device)).sum())
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    total = 0.0
-    for loss in micro_batch_losses(model, batch, adv, s, tokenizer.mask_token_id, order, n_active,
-                                   accelerator.num_processes, mixed):
+    total, plan = 0.0, micro_batches(batch, adv, s, mixed)
+    # Every process makes the same number of backward passes (each one synchronises
+    # gradients under DDP and FSDP); a process with fewer micro-batches adds zero losses.
+    passes = int(accelerator.gather(torch.tensor([len(plan)], device=device)).max())
+    for i in range(passes):
+        loss = micro_batch_loss(model, batch, plan[i] if i < len(plan) else [0], adv, s, tokenizer.mask_token_id,
+                                order, n_active, accelerator.num_processes)
+        if i >= len(plan):
+            loss = loss * 0.0
         accelerator.backward(loss)
         total += loss.item() / accelerator.num_processes
     grad_norm = accelerator.clip_grad_norm_(model.parameters(), s["grad_clip"])
@@ -202,9 +212,12 @@ def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, sec
 def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None) -> list[dict]:
     """Train and save to `out`; returns the per-step log. `stop_after` ends the run after
     that many steps without saving the final model (used to test resuming)."""
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
-    accelerator = Accelerator(cpu=s.get("device") == "cpu")
+    # No buffer broadcast in every forward: the model's buffers are constants, and the
+    # processes make different numbers of forward passes (rollout and chunk counts differ).
+    ddp = DistributedDataParallelKwargs(broadcast_buffers=False)
+    accelerator = Accelerator(cpu=s.get("device") == "cpu", kwargs_handlers=[ddp])
     model, tokenizer = load_model(spec, str(accelerator.device))  # each process its own GPU
     if s["activation_checkpointing"]:
         accelerator.print(f"activation checkpointing: {enable_activation_checkpointing(model)}")
