@@ -206,3 +206,17 @@ def test_slot_probe_needs_the_synthetic_task():
     config = copy.deepcopy(load())
     del config["tasks"]["synthetic"]
     assert "slot_probe: probes the synthetic task, which is not configured under tasks" in semantic_errors(config)
+
+
+def test_model_check_under_a_task_limited_order_gets_plain_sampler_settings(tmp_path):
+    """`tasks:` limits which tasks an order samples; it is not a sampler argument (it used
+    to reach `generate` from model_check)."""
+    config = copy.deepcopy(load("config/paper.yaml"))
+    config["model_check"].update(order="block8", task="humaneval")
+    path = tmp_path / "paper-block8.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "-p", "--configfile", str(path), "-s", str(ROOT / "Snakefile"),
+                       "--directory", str(tmp_path), "results/model_check/llada/humaneval.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    command = next(line for line in result.stdout.splitlines() if "flextrap.model_check" in line)
+    assert '"block_length": 8' in command and '"tasks"' not in command

@@ -51,6 +51,14 @@ def preflight_report(name):
 HUB_MODELS = [m for m, spec in config["models"].items() if "hf_id" in spec]
 
 
+def passk_sampler(order):
+    """The sampler settings of Pass@k order `order` (`passk.orders`), for every rule that
+    samples under one (its `tasks:` limit is the DAG's, not the sampler's)."""
+    p = config["passk"]
+    spec = {k: v for k, v in p["orders"][order].items() if k != "tasks"}
+    return {"gen_length": p["gen_length"], "steps": p["steps"], "temperature": p["temperature"], **spec}
+
+
 def data_outputs():
     return [f"results/data/{t}/{s}.jsonl" for t, spec in config["tasks"].items() for s in spec["splits"]]
 

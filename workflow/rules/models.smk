@@ -64,13 +64,11 @@ rule preflight:
 
 def model_check_settings(wildcards):
     p, mc = config["passk"], config["model_check"]
-    order = p["orders"][mc["order"]]
     return as_json({
         "template": p["template"][wildcards.task], "device": config["device"],
         "n_samples": mc["n_samples"], "max_problems": mc["max_problems"],
         "batch_size": mc["batch_size"], "seed": mc["seed"], "code_limits": config["grading"]["code"],
-        "sampler": {"gen_length": p["gen_length"], "steps": p["steps"],
-                    "temperature": p["temperature"], **order},
+        "sampler": passk_sampler(mc["order"]),
     })
 
 

@@ -27,13 +27,10 @@ def shards_by_order(w):
 
 def sample_settings(w):
     p = config["passk"]
-    order = {k: v for k, v in p["orders"][w.order].items() if k != "tasks"}
     return as_json({
         "template": p["template"][w.task], "device": config["device"], "n_samples": p["n_samples"],
         "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": p["seed"],
-        "code_limits": config["grading"]["code"],
-        "sampler": {"gen_length": p["gen_length"], "steps": p["steps"],
-                    "temperature": p["temperature"], **order},
+        "code_limits": config["grading"]["code"], "sampler": passk_sampler(w.order),
     })
 
 
