@@ -71,11 +71,13 @@ def test_kill_and_resume_gives_the_parameters_of_an_uninterrupted_run(base, tmp_
     assert not (tmp_path / "killed.ckpt").exists()
 
 
-def test_length_groups_and_common_padding_by_hand():
-    from flextrap.train import length_groups, without_common_padding
+def test_length_batches_and_common_padding_by_hand():
+    from flextrap.sample import length_batches
+    from flextrap.train import without_common_padding
 
-    assert length_groups([5, 3, 5, 4, 3], mixed=True) == [[0, 1, 2, 3, 4]]
-    assert length_groups([5, 3, 5, 4, 3], mixed=False) == [[0, 2], [1, 4], [3]]
+    assert length_batches([5, 3, 5, 4, 3], 5, mixed=True) == [[0, 1, 2, 3, 4]]
+    assert length_batches([5, 3, 5, 4, 3], 5, mixed=False) == [[0, 2], [1, 4], [3]]
+    assert length_batches([5, 3, 5, 4, 3], 2, mixed=True) == [[0, 1], [2, 3], [4]]
     ids = torch.tensor([[0, 0, 7, 8, 9], [0, 0, 0, 8, 9]])
     mask = (ids != 0).long()
     trimmed, trimmed_mask = without_common_padding(ids, mask)

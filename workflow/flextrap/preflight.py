@@ -33,9 +33,10 @@ from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .families import family_of_type
 from .grpo import ar_logprobs
-from .models import hub_kwargs, family_of_spec, full_logits, load_model, load_tokenizer, logits_at
+from .models import (enable_activation_checkpointing, family_of_spec, full_logits, hub_kwargs, load_model,
+                     load_tokenizer, logits_at)
 from .sample import pad_id_of
-from .sampling import generate, padding_is_exact
+from .sampling import generate, left_pad, padding_is_exact
 
 
 class CheckFailed(Exception):
@@ -63,13 +64,6 @@ def prompts_of(tokenizer, s: dict) -> list[list[int]]:
     return ids
 
 
-def padded(prompts, pad_id, device):
-    width = max(map(len, prompts))
-    ids = torch.tensor([[pad_id] * (width - len(q)) + q for q in prompts], device=device)
-    mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in prompts], device=device)
-    return ids, mask
-
-
 def close(a: torch.Tensor, b: torch.Tensor, s: dict, what: str) -> float:
     gap = float((a.float() - b.float()).abs().max())
     if gap > s["atol"]:
@@ -79,7 +73,7 @@ def close(a: torch.Tensor, b: torch.Tensor, s: dict, what: str) -> float:
 
 @torch.no_grad()
 def check_head_split(model, tokenizer, prompts, s):
-    ids, mask = padded(prompts, pad_id_of(tokenizer), model.device)
+    ids, mask = (t.to(model.device) for t in left_pad(prompts, pad_id_of(tokenizer)))  # lengths differ
     gaps = []
     for m in (None, mask):
         full = full_logits(model, ids, m)
@@ -131,8 +125,6 @@ def check_ar_logprobs(model, tokenizer, prompts, s):
 
 
 def check_checkpointing(model, tokenizer, prompts, s):
-    from .models import enable_activation_checkpointing
-
     prompt = torch.tensor([prompts[0]], device=model.device)
     completion = torch.randint(0, len(tokenizer), (1, s["gen_length"]), generator=torch.Generator().manual_seed(1))
 

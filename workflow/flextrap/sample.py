@@ -64,13 +64,20 @@ def pad_id_of(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
+def length_batches(lengths: list[int], batch_size: int, mixed: bool) -> list[list[int]]:
+    """Indices in batches of at most `batch_size`: in order when the model honours left
+    padding (`mixed`), else one prompt length per batch (lengths in first-seen order)."""
+    groups = defaultdict(list)
+    for i, n in enumerate(lengths):
+        groups[0 if mixed else n].append(i)
+    return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
+
+
 def plan_batches(jobs: list, batch_size: int, mixed_lengths: bool) -> list[list]:
     """Batches in job order when left padding is exact for the model, else prompts of
     equal length together."""
-    groups = defaultdict(list)
-    for job in jobs:
-        groups[0 if mixed_lengths else len(job.prompt_ids)].append(job)
-    return [group[i:i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
+    return [[jobs[i] for i in batch]
+            for batch in length_batches([len(j.prompt_ids) for j in jobs], batch_size, mixed_lengths)]
 
 
 def model_label(model) -> str:

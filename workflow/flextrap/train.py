@@ -34,7 +34,7 @@ from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
 from .jsonl import atomic_dir, read_jsonl, write_text
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
-from .sample import honours_padding, make_jobs, pad_id_of
+from .sample import honours_padding, length_batches, make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
 
 LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
@@ -58,17 +58,6 @@ def decoding_order(s: dict, device) -> torch.Tensor | None:
     return torch.randperm(s["gen_length"], generator=torch.Generator().manual_seed(s["seed"])).to(device)
 
 
-def length_groups(lengths: list[int], mixed: bool) -> list[list[int]]:
-    """Indices that go through the model together: all of them when the model honours
-    left padding (`mixed`), else one group per prompt length."""
-    if mixed:
-        return [list(range(len(lengths)))]
-    groups: dict = {}
-    for i, n in enumerate(lengths):
-        groups.setdefault(n, []).append(i)
-    return list(groups.values())
-
-
 def without_common_padding(prompt_ids: torch.Tensor, attention_mask):
     """Drop the left-padding columns every row has; no mask when none is left."""
     if attention_mask is None:
@@ -88,7 +77,7 @@ def rollouts(model, tokenizer, prompts: list, task: str, s: dict, step: int, ord
     pad_id = pad_id_of(tokenizer)
     answers = torch.empty(len(jobs), s["gen_length"], dtype=torch.long, device=device)
     entropy = torch.empty(len(jobs), s["gen_length"], device=device)
-    for group in length_groups([len(j.prompt_ids) for j in jobs], mixed):
+    for group in length_batches([len(j.prompt_ids) for j in jobs], len(jobs), mixed):
         gen = generate(model, [jobs[i].prompt_ids for i in group], gen_length=s["gen_length"],
                        steps=s["gen_length"], block_length=1 if order is None else s["gen_length"],
                        temperature=s["rollout_temperature"], remasking="low_confidence",
@@ -112,8 +101,7 @@ def micro_batches(batch: dict, adv: torch.Tensor, s: dict, mixed: bool) -> list[
     active = adv.nonzero().flatten().tolist()
     mask = batch["attention_mask"]
     lengths = [0] * len(active) if mask is None else mask[active].sum(1).tolist()
-    return [[active[i] for i in group[start:start + s["micro_batch"]]]
-            for group in length_groups(lengths, mixed) for start in range(0, len(group), s["micro_batch"])]
+    return [[active[i] for i in batch] for batch in length_batches(lengths, s["micro_batch"], mixed)]
 
 
 def micro_batch_loss(model, batch: dict, rows: list[int], adv: torch.Tensor, s: dict, mask_id: int, order,
