@@ -4,6 +4,7 @@
     snakemake --configfile config/paper.yaml --profile slurm   # the paper's setup
 """
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
+from flextrap.runs import heldout_task, released_models, run_model, run_settings, trained_runs
+from flextrap.sweeps import derived_orders, sweep_of
 
 # No `configfile:` directive: Snakemake would merge it under a --configfile given on
 # the command line (config/paper.yaml would inherit the tiny model). The default is
@@ -56,9 +59,11 @@ rule all:
     input:
         data_outputs(),
         pretrained_models(),
-        model_check_output(config["base_model"], config["model_check"]["task"]),
-        [passk_outputs(m) + figure_outputs(m) for m in dict.fromkeys(passk_models() + [config["base_model"], TRAINED])],
+        model_check_output(BASE, config["model_check"]["task"]),
+        [passk_outputs(m) + figure_outputs(m) for m in dict.fromkeys([BASE] + passk_models())],
+        sweep_outputs(BASE) + sweep_figure_outputs(BASE),
         rules.accuracy_table.output,
-        rules.figure_reward_curve.output,
+        rules.ablation_table.output,
+        training_figures(),
         rules.figure_parallel_decoding.output,
         slot_probe_outputs(),

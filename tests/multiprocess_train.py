@@ -12,8 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+import flextrap.sample as sample_mod  # noqa: E402
 import flextrap.train as train_mod  # noqa: E402
 from flextrap.cli import parse_args  # noqa: E402
+
+
+def parity_verdict(task, record, text, limits=None):
+    """A verdict a random model can earn: the parity of the answer's length."""
+    from flextrap.graders import Verdict
+    ok = len(text) % 2 == 0
+    return Verdict(ok, text, float(ok))
 
 
 def record(out: str, **event) -> None:
@@ -26,6 +34,7 @@ def instrument(out: str) -> None:
     rollouts, atomic_dir, write_text = train_mod.rollouts, train_mod.atomic_dir, train_mod.write_text
     train_mod.reward = lambda task, verdict: float(len(verdict.extracted or "x") % 2)
     train_mod.grade = lambda task, rec, text, limits: type("V", (), {"extracted": text})()
+    sample_mod.grade = parity_verdict  # held-out evaluations (flextrap.heldout grades through sample)
 
     def logged_rollouts(model, tokenizer, prompts, task, s, step, *args):
         record(out, event="rollouts", step=step, prompts=[p["id"] for p in prompts])
@@ -49,7 +58,7 @@ def main() -> None:
     instrument(args.out)
     stop = os.environ.get("FLEXTRAP_STOP_AFTER")
     train_mod.train(json.loads(args.model), args.data, args.task, json.loads(args.settings), args.out,
-                    stop_after=int(stop) if stop else None)
+                    stop_after=int(stop) if stop else None, heldout=args.data)  # held out: here the train records
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ BAD = [
     ("heads do not divide width", _set("models.tiny.pretrain.architecture.num_heads", 3),
      "models.tiny.pretrain.architecture: num_heads must divide hidden_size"),
     ("unknown check order", _set("model_check.order", "zigzag"), "model_check.order: 'zigzag' is not a key of passk.orders"),
-    ("unconfigured task", _set("justgrpo.task", "gsm8k"), "justgrpo.task: task 'gsm8k' is not configured under tasks"),
-    ("template not prepared", _set("justgrpo.template", "d1_math"),
+    ("unconfigured task", _set("justgrpo.runs.synthetic-random.task", "gsm8k"),
+     "justgrpo.runs.synthetic-random.task: task 'gsm8k' is not configured under tasks"),
+    ("template not prepared", _set("justgrpo.shared.template", "d1_math"),
      "tasks.synthetic.templates: misses 'd1_math', used by passk/evaluation/justgrpo"),
     ("coverage of an unsampled order", _set("passk.coverage", [["ar", "zigzag"]]),
      "passk.coverage: 'zigzag' is not a key of passk.orders"),
@@ -74,6 +75,19 @@ BAD = [
      "tasks.synthetic.generator.steps: need min <= max <= n_defs"),
     ("job field misspelt", _set("jobs.sample", {"gpus": 1}), "jobs.sample.gpus: unknown key"),
     ("default job incomplete", _set("jobs.default", {"threads": 1}), "jobs.default: 'mem_mb' is a required property"),
+    ("table column from an unknown run", _set("evaluation.runs.synthetic", "synthetc"),
+     "evaluation.runs.synthetic: 'synthetc' is not a key of justgrpo.runs"),
+    ("task without a run", _set("evaluation.runs", {}), "evaluation.runs: no run for task 'synthetic'"),
+    ("ablation of an unknown run", _set("ablation.runs.JustGRPO-Fast", "synthetic-fast"),
+     "ablation.runs.JustGRPO-Fast: 'synthetic-fast' is not a key of justgrpo.runs"),
+    ("released without a checkpoint", _set("justgrpo.runs.synthetic.source", "released"),
+     "justgrpo.runs.synthetic: source: released needs `released: {hf_id, revision}`"),
+    ("source in the shared block", _set("justgrpo.shared.source", "train"),
+     "justgrpo.shared.source: belongs to a run"),
+    ("misspelt run setting", _set("justgrpo.runs.synthetic.ordr", "random"), "justgrpo.runs.synthetic.ordr: unknown key"),
+    ("sweep of an unknown order", _set("passk.sweeps.temperature.orders", ["ar", "zigzag"]),
+     "passk.sweeps.temperature: 'zigzag' is not a key of passk.orders"),
+    ("sweep of an unknown setting", _set("passk.sweeps.block_length", {}), "passk.sweeps.block_length: unknown key"),
     ("zero threads", _set("jobs.train_justgrpo.threads", 0), "jobs.train_justgrpo.threads"),
     ("site value missing", _set("cluster", {"account": None}), "cluster: 'partition' is a required property"),
 ]
@@ -149,11 +163,11 @@ def test_paper_dry_run_checks_each_hub_model_before_its_gpu_jobs_and_samples_all
     for rule, model, inputs in jobs:
         if rule in GPU_RULES and model in preflights:
             assert f"results/preflight/{model}.json" in inputs, (rule, model, inputs)
-        if rule in GPU_RULES and model == "llada-justgrpo":
-            assert "results/models/llada-justgrpo" in inputs  # after training, whose input is llada's preflight
-    assert {m for rule, m, _ in jobs if rule == "sample"} == {"llada", "llada15", "dream", "llada-justgrpo"}
-    train = next(inputs for rule, _, inputs in jobs if rule == "train_justgrpo")
-    assert "results/preflight/llada.json" in train
+        if rule in GPU_RULES and model and model.startswith("llada-justgrpo-"):
+            assert f"results/models/{model}" in inputs  # after training, whose input is llada's preflight
+    assert {m for rule, m, _ in jobs if rule == "sample"} == {"llada", "llada15", "dream"}
+    trains = [inputs for rule, _, inputs in jobs if rule == "train_justgrpo"]
+    assert trains and all("results/preflight/llada.json" in i for i in trains)
 
 
 def test_hub_models_need_a_known_family():
@@ -164,7 +178,7 @@ def test_hub_models_need_a_known_family():
     errors = semantic_errors(config)
     assert "models.dream: a hub model needs `family:` (bert, llada, dream)" in errors
     assert "models.llada15.family: unknown family 'lada'; known: bert, llada, dream" in errors
-    assert "passk.models: 'gpt' is not a key of models" in errors
+    assert "passk.models: 'gpt' is neither a key of models nor a JustGRPO run's model (llada-justgrpo-<run>)" in errors
 
 
 def test_bad_config_stops_snakemake_with_one_line(tmp_path):
@@ -220,3 +234,62 @@ def test_model_check_under_a_task_limited_order_gets_plain_sampler_settings(tmp_
     assert result.returncode == 0, result.stderr[-2000:]
     command = next(line for line in result.stdout.splitlines() if "flextrap.model_check" in line)
     assert '"block_length": 8' in command and '"tasks"' not in command
+
+
+def dry_run_jobs(config_path, workdir) -> dict[str, list[str]]:
+    """rule -> the output line of each of its jobs in a dry run of `config_path`."""
+    result = snakemake("-n", "--configfile", str(config_path), "-s", str(ROOT / "Snakefile"),
+                       "--directory", str(workdir))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    jobs: dict[str, list[str]] = {}
+    for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.M)[1:]:
+        rule, lines = block.split(":", 1)[0], block.splitlines()
+        jobs.setdefault(rule, []).append(next((w.strip() for w in lines if w.strip().startswith("output:")), ""))
+    return jobs
+
+
+def test_paper_dry_run_has_the_whole_study(tmp_path):
+    """Five training runs, Table 1 from the run of each task, the ablation table, Fig. 8-11."""
+    jobs = dry_run_jobs(ROOT / "config/paper.yaml", tmp_path)
+    trained = sorted(o.split("results/models/")[1] for o in jobs["train_justgrpo"])
+    assert trained == [f"llada-justgrpo-{r}" for r in ("code", "gsm8k", "gsm8k-fast", "gsm8k-random", "math")]
+    evals = {o.split("results/eval/")[1].split("/len")[0] for o in jobs["eval_accuracy"]}
+    for task, run in {"gsm8k": "gsm8k", "math500": "math", "humaneval": "code", "mbpp": "code"}.items():
+        assert {f"llada/{task}", f"llada-justgrpo-{run}/{task}"} <= evals
+    assert "llada-justgrpo-gsm8k/math500" not in evals  # no GSM8K model in the MATH-500 column
+    assert {"llada-justgrpo-gsm8k-random/gsm8k", "llada-justgrpo-gsm8k-fast/gsm8k"} <= evals
+    parallel = {o.split("results/parallel/")[1].rsplit("/", 1)[0] for o in jobs["eval_parallel"]}
+    assert "llada-justgrpo-code/mbpp" in parallel and "llada-justgrpo-gsm8k/mbpp" not in parallel
+    for rule in ("accuracy_table", "ablation_table", "figure_training_efficiency", "figure_passk_vs_temperature",
+                 "figure_passk_by_remasking", "figure_parallel_decoding"):
+        assert len(jobs[rule]) == 1, rule
+    assert len(jobs["pass_at_k_sweep"]) == 2 * 4  # two sweeps x four tasks
+    temperature_orders = {o.split("/")[4] for o in jobs["sample"] if "/temperature-" in o}
+    assert temperature_orders == {f"temperature-{o}-{t}" for o in ("ar", "arbitrary") for t in (0.3, 0.6, 1.0, 1.2, 1.5)}
+
+
+def test_a_released_checkpoint_replaces_its_training_job_and_nothing_else(tmp_path):
+    paper = load("config/paper.yaml")
+    paper["justgrpo"]["runs"]["gsm8k"]["source"] = "released"
+    released = tmp_path / "released.yaml"
+    released.write_text(yaml.safe_dump(paper))
+    before = dry_run_jobs(ROOT / "config/paper.yaml", tmp_path / "a")
+    after = dry_run_jobs(released, tmp_path / "b")
+    assert "output: results/models/llada-justgrpo-gsm8k" not in after["train_justgrpo"]
+    assert "output: results/models/llada-justgrpo-gsm8k" in before["train_justgrpo"]
+    assert len(after["train_justgrpo"]) == len(before["train_justgrpo"]) - 1
+    # the released model is fetched and checked like any hub model ...
+    assert any("llada-justgrpo-gsm8k" in o for o in after["fetch_model"] + after["preflight"])
+    # ... and every other job is the same
+    for rule in set(before) | set(after):
+        if rule not in ("train_justgrpo", "fetch_model", "preflight", "all"):
+            assert sorted(before.get(rule, [])) == sorted(after.get(rule, [])), rule
+
+
+def test_tiny_dry_run_trains_the_ablation_and_sweeps(tmp_path):
+    jobs = dry_run_jobs(ROOT / "config/config.yaml", tmp_path)
+    assert sorted(o.split("results/models/")[1] for o in jobs["train_justgrpo"]) == [
+        "tiny-justgrpo-synthetic", "tiny-justgrpo-synthetic-random"]
+    for rule in ("ablation_table", "figure_training_efficiency", "figure_passk_vs_temperature",
+                 "figure_passk_by_remasking"):
+        assert len(jobs[rule]) == 1, rule

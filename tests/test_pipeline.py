@@ -52,17 +52,41 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     for fig in ("passk_curves", "coverage", "bypassed_tokens", "connective_entropy"):
         for ext in ("png", "pdf"):
             assert (results / "figures" / "tiny" / f"{fig}.{ext}").stat().st_size > 1000
-    # JustGRPO: trained, saved like any model, evaluated beside the base model.
-    trained = results / "models" / "tiny-justgrpo"
-    log = pd.read_csv(trained / "train_log.csv")
-    assert list(log.step) == [1, 2, 3, 4] and log.grad_norm.notna().all()
-    print(log.to_string(index=False))
+    # JustGRPO: two runs (AR and the Random ablation), saved like any model, evaluated beside the base.
+    for run in ("synthetic", "synthetic-random"):
+        trained = results / "models" / f"tiny-justgrpo-{run}"
+        log = pd.read_csv(trained / "train_log.csv")
+        assert list(log.step) == [1, 2, 3, 4] and log.grad_norm.notna().all() and set(log.run) == {run}
+        print(log.to_string(index=False))
+        heldout = pd.read_csv(trained / "heldout_log.csv")  # ci.yaml: every 2 steps, 16 problems
+        assert list(heldout.step) == [0, 2, 4] and set(heldout.problems) == {16}
+        assert heldout.train_seconds.is_monotonic_increasing and heldout.train_seconds.iloc[0] == 0
+        print(heldout.to_string(index=False))
+        assert not (results / "models" / f"tiny-justgrpo-{run}.ckpt").exists()  # removed once training ends
+    assert json.loads((results / "models" / "tiny-justgrpo-synthetic-random" / "provenance.json").read_text()
+                      )["settings"]["order"] == "random"
     table = pd.read_csv(results / "tables" / "accuracy.csv")
     assert set(table.method) == {"base", "JustGRPO"} and set(table.source) == {"measured"}
     print((results / "tables" / "accuracy.md").read_text())
-    assert (results / "passk" / "tiny-justgrpo" / "synthetic" / "passk.csv").exists()
-    assert (results / "figures" / "justgrpo" / "reward_curve.pdf").stat().st_size > 1000
-    assert not (results / "models" / "tiny-justgrpo.ckpt").exists()  # removed once training ends
+    ablation = pd.read_csv(results / "tables" / "ablation.csv")
+    assert set(ablation.method) == {"base", "JustGRPO", "JustGRPO-Random"}
+    print((results / "tables" / "ablation.md").read_text())
+    jg = table[table.method == "JustGRPO"].accuracy.tolist()
+    assert jg == ablation[ablation.method == "JustGRPO"].accuracy.tolist()  # the same evaluation of one model
+    assert (results / "passk" / "tiny-justgrpo-synthetic" / "synthetic" / "passk.csv").exists()
+    for fig in ("reward_curve", "training_efficiency"):
+        assert (results / "figures" / "justgrpo" / f"{fig}.pdf").stat().st_size > 1000
+    # Fig. 10-11: the sweeps, each order at its own settings (ci.yaml: 8 problems x 4 samples).
+    temperature = pd.read_csv(results / "sweeps" / "tiny" / "synthetic" / "temperature.csv")
+    assert set(zip(temperature.base_order, temperature.temperature)) == {
+        (o, t) for o in ("ar", "arbitrary") for t in (0.3, 1.5)}
+    assert set(temperature.problems) == {8} and set(temperature.samples_per_problem) == {4}
+    remasking = pd.read_csv(results / "sweeps" / "tiny" / "synthetic" / "remasking.csv")
+    assert set(zip(remasking.base_order, remasking.remasking)) == {
+        ("arbitrary", "low_confidence"), ("arbitrary", "neg_entropy"), ("arbitrary", "margin"), ("ar", "low_confidence")}
+    print(temperature[temperature.k == 4][["order", "pass_at_k"]].to_string(index=False))
+    for fig in ("passk_vs_temperature", "passk_by_remasking"):
+        assert (results / "figures" / "tiny" / f"{fig}.pdf").stat().st_size > 1000
     # Sec. 5: parallel decoding of both models (config/ci.yaml: eb 0 and 1, top-k 4, threshold 0.7).
     parallel = pd.read_csv(results / "tables" / "parallel.csv")
     print(parallel.to_string(index=False))
@@ -71,7 +95,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (parallel[parallel.rule == "top_k"].tokens_per_step == 4).all()
     assert (results / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
     # What each model gets right, slot by slot (the README's tiny-model table).
-    for model in ("tiny", "tiny-justgrpo"):
+    for model in ("tiny", "tiny-justgrpo-synthetic"):
         probe = json.loads((results / "probe" / model / "synthetic.json").read_text())
         print(model, {k: v["accuracy"] for k, v in probe["slots"].items()})
         assert probe["problems"] == 200 and probe["slots"]["op"]["masked"] > 0
@@ -89,7 +113,8 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert made.returncode == 0, made.stderr[-3000:]
     html = report.read_text()
     for name in ["passk_curves.png", "coverage.png", "bypassed_tokens.png", "connective_entropy.png",
-                 "reward_curve.png", "parallel_decoding.png", "passk.csv", "coverage.csv", "bypass.csv",
+                 "reward_curve.png", "training_efficiency.png", "passk_vs_temperature.png",
+                 "passk_by_remasking.png", "ablation.csv", "temperature.csv", "parallel_decoding.png", "passk.csv", "coverage.csv", "bypass.csv",
                  "connective_entropy.csv", "accuracy.csv", "parallel.csv"]:
         assert f'"filename": "{name}"' in html, name
     assert "only under one order" in html  # a caption, rendered with the model and task filled in

@@ -18,17 +18,19 @@ SMALL = {
     "models": {"tiny": {"pretrain": {"steps": 60, "checkpoint_every": 30, "log_every": 10}}},
     "model_check": {"max_problems": 8, "n_samples": 2, "batch_size": 16},
     "slot_probe": {"max_problems": 8},
-    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 6, "batch_size": 24},
-    "justgrpo": {"steps": 2, "checkpoint_every": 1, "prompts_per_step": 2, "group_size": 2},
+    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 6, "batch_size": 24,
+              "sweeps": {"temperature": {"n_samples": 2, "max_problems": 4}, "remasking": {"n_samples": 2, "max_problems": 4}}},
+    "justgrpo": {"shared": {"steps": 2, "checkpoint_every": 1, "prompts_per_step": 2, "group_size": 2,
+                            "heldout": {"every": 1, "max_problems": 4}}},
     "evaluation": {"gen_lengths": [48], "max_problems": 8},
     "parallel": {"rules": {"eb": [0.0, 1.0], "top_k": [4], "threshold": [0.7]}, "max_problems": 8},
 }
 # Files that must be identical between the two runs (timings excluded).
-SAME_FILES = ["data/synthetic/test.jsonl", "models/tiny/model.safetensors", "models/tiny-justgrpo/model.safetensors",
+SAME_FILES = ["data/synthetic/test.jsonl", "models/tiny/model.safetensors", "models/tiny-justgrpo-synthetic/model.safetensors",
               "passk/tiny/synthetic/passk.csv", "passk/tiny/synthetic/coverage.csv",
-              "entropy/tiny/synthetic/connective_entropy.csv", "passk/tiny-justgrpo/synthetic/passk.csv",
+              "entropy/tiny/synthetic/connective_entropy.csv", "passk/tiny-justgrpo-synthetic/synthetic/passk.csv",
               "tables/accuracy.csv"]
-SUBMITTED = {"pretrain_tiny", "model_check", "slot_probe", "sample", "pass_at_k", "entropy_stats",
+SUBMITTED = {"pretrain_tiny", "model_check", "slot_probe", "sample", "pass_at_k", "pass_at_k_sweep", "entropy_stats",
              "train_justgrpo", "eval_accuracy", "eval_parallel"}
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"no SLURM test cluster: {available()}")
@@ -70,18 +72,19 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
     counts = submitted_rules(log)
     print(counts)
     assert set(counts) == SUBMITTED  # tables, figures and data preparation ran locally
-    assert counts["sample"] == 2 * 2 * 2  # models x orders x shards, one job each
+    # (models x orders + sweep orders: ci.yaml's 2 temperatures x 2 orders, 3 proxies + AR) x shards
+    assert counts["sample"] == (2 * 2 + 2 * 2 + 4) * 2
     assert list((cluster / "results" / "logs" / "slurm").rglob("*.log"))  # SLURM's own log per job
     for name in SAME_FILES:
         assert filecmp.cmp(local / "results" / name, cluster / "results" / name, shallow=False), name
-    probes = [json.loads((d / "results/probe/tiny-justgrpo/synthetic.json").read_text()) for d in (local, cluster)]
+    probes = [json.loads((d / "results/probe/tiny-justgrpo-synthetic/synthetic.json").read_text()) for d in (local, cluster)]
     assert probes[0]["slots"] == probes[1]["slots"]  # (its protocol block has the time it was made)
     for name in ("tables/parallel.csv",):
         a, b = (pd.read_csv(d / "results" / name).drop(columns=["seconds"]) for d in (local, cluster))
         pd.testing.assert_frame_equal(a, b)
     for run in (local, cluster):
         assert (run / "results" / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
-    trained = json.loads((cluster / "results" / "models" / "tiny-justgrpo" / "provenance.json").read_text())
+    trained = json.loads((cluster / "results" / "models" / "tiny-justgrpo-synthetic" / "provenance.json").read_text())
     assert trained["settings"]["steps"] == 2
 
 
@@ -90,7 +93,7 @@ PAPER_GPU_TARGETS = {  # one job of every GPU rule of config/paper.yaml
     "model_check": "results/model_check/llada/gsm8k.json",
     "eval_accuracy": "results/eval/llada/gsm8k/len256.json",
     "eval_parallel": "results/parallel/llada/gsm8k/eb-0.5.json",
-    "train_justgrpo": "results/models/llada-justgrpo",
+    "train_justgrpo": "results/models/llada-justgrpo-gsm8k",
 }
 
 

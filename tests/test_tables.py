@@ -15,7 +15,7 @@ def test_accuracy_table_marks_reported_rows(tmp_path):
             path.write_text(json.dumps({"accuracy": acc, "problems": 10, "gen_length": length}))
             inputs.append(str(path))
     settings = {"models": {"llada": "base", "llada-justgrpo": "JustGRPO"}, "tasks": ["gsm8k", "mbpp"],
-                "gen_lengths": [128, 256], "reported": True}
+                "gen_lengths": [128, 256], "reported": "table1"}
     out = {k: tmp_path / f"t.{k}" for k in ("md", "tex", "csv")}
     tables.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings),
                  "--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])])
@@ -26,3 +26,28 @@ def test_accuracy_table_marks_reported_rows(tmp_path):
     assert r"JustGRPO (reported) & 83.8 / 89.1 & 50.6 / 52.4 \\" in out["tex"].read_text()
     df = pd.read_csv(out["csv"])
     assert set(df.source) == {"reported", "measured"}
+
+
+def test_table1_takes_each_column_from_its_own_run_and_the_ablation_its_reported_rows(tmp_path):
+    """Two JustGRPO models fill different columns under one label; the ablation table
+    carries the paper's GSM8K ablation numbers at length 256."""
+    inputs = []
+    for model, task, acc in (("llada", "gsm8k", 0.5), ("llada-justgrpo-gsm8k", "gsm8k", 0.9),
+                             ("llada", "mbpp", 0.3), ("llada-justgrpo-code", "mbpp", 0.45)):
+        path = tmp_path / "eval" / model / task / "len256.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"accuracy": acc, "problems": 10, "gen_length": 256}))
+        inputs.append(str(path))
+    settings = {"models": {"llada": "base", "llada-justgrpo-gsm8k": "JustGRPO", "llada-justgrpo-code": "JustGRPO"},
+                "tasks": ["gsm8k", "mbpp"], "gen_lengths": [256], "reported": None}
+    out = {k: tmp_path / f"t.{k}" for k in ("md", "tex", "csv")}
+    args = ["--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])]
+    tables.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings), *args])
+    md = out["md"].read_text()
+    assert "| JustGRPO | 90.0 | 45.0 |" in md and "| base | 50.0 | 30.0 |" in md and "reported" not in md
+    ablation = {"models": {"llada": "base", "llada-justgrpo-gsm8k": "JustGRPO"}, "tasks": ["gsm8k"],
+                "gen_lengths": [128, 256], "reported": "ablation"}
+    tables.main(["--inputs", json.dumps(inputs[:2]), "--settings", json.dumps(ablation), *args])
+    md = out["md"].read_text()
+    assert "| JustGRPO-Random (reported) | - / 82.2 |" in md and "| base (reported) | - / 78.6 |" in md
+    assert "| JustGRPO | - / 90.0 |" in md

@@ -1,5 +1,6 @@
 """Task loaders on small fixtures (no network), the synthetic generator, JSONL reading."""
 import collections
+import json
 
 import pytest
 from conftest import FIXTURES
@@ -189,3 +190,41 @@ def test_reading_rule_stops_on_bad_data_with_file_and_line(tmp_path):
          "--settings", json.dumps(settings)], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "workflow")})
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {bad}:2: truncated last line (file cut short?)"
+
+
+ACECODE_ROWS = [
+    {"id": "oss_1", "question": "Write a function `double(x)` that returns twice x.",
+     "test_cases": ["assert double(2) == 4", "assert double(0) == 0"]},
+    {"id": "oss_2", "question": "Please complete the following problem:\n```\ndef neg(x):\n```\n",
+     "test_cases": ["assert not neg(0)", "assert neg(1) == -1"]},
+    {"id": "oss_3", "question": "No tests here.", "test_cases": ["print('hi')"]},
+]
+
+
+def test_acecode_loader_prompt_and_grading(tmp_path):
+    from flextrap.graders import grade, reward
+    from flextrap.tasks.acecode_task import called_function
+
+    assert called_function(["assert not (is_ok(3))"]) == "is_ok" and called_function(["x = 1"]) is None
+    path = tmp_path / "acecode_hard.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in ACECODE_ROWS))
+    spec = {"templates": ["justgrpo_acecode"], "sources": {"train": {"data_files": str(path)}}}
+    records = prepare("acecode", "train", spec)
+    assert [r["entry_point"] for r in records] == ["double", "neg"]  # the row without asserts is dropped
+    assert records[0]["prompts"]["justgrpo_acecode"].endswith("\nTest cases: assert double(2) == 4")
+    assert records[1]["prompts"]["justgrpo_acecode"] == ACECODE_ROWS[1]["question"]  # already shows code
+    right = "```python\ndef double(x):\n    return 2 * x\n```"
+    half = "```python\ndef double(x):\n    return 4\n```"
+    v_right, v_half = grade("acecode", records[0], right), grade("acecode", records[0], half)
+    assert (v_right.correct, v_right.pass_rate, reward("acecode", v_right)) == (True, 1.0, 2.0)
+    assert (v_half.correct, v_half.pass_rate, reward("acecode", v_half)) == (False, 0.5, 1.5)
+
+
+def test_acecode_missing_file_says_where_it_comes_from(tmp_path):
+    spec = {"templates": ["justgrpo_acecode"], "sources": {"train": {"data_files": str(tmp_path / "none.jsonl")}}}
+    with pytest.raises(FlextrapError) as err:
+        prepare("acecode", "train", spec)
+    message = str(err.value)
+    assert "AceCode-Hard data not found" in message and "ml-diffucoder" in message and "\n" not in message
+    with pytest.raises(FlextrapError, match="only a 'train' split"):
+        prepare("acecode", "test", spec)

@@ -18,6 +18,9 @@ SETTINGS = {"task": "synthetic", "template": "plain", "rollout_temperature": 1.0
             "micro_batch": 3, "logprob_chunk": 16, "checkpoint_every": 1, "order": "ar",
             "top_entropy_fraction": 1.0, "activation_checkpointing": False, "device": "cpu",
             "code_limits": {}}
+HELDOUT = {"every": 2, "max_problems": 5, "gen_length": 8, "batch_size": 4, "task": "synthetic", "template": "plain",
+           "sampler": {"gen_length": 8, "steps": 8, "block_length": 4, "temperature": 0.0,
+                       "remasking": "low_confidence"}}
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +126,46 @@ def test_a_model_that_ignores_the_mask_trains_on_length_groups_with_a_warning(ll
     assert len(log) == 1 and "ignores attention_mask" in capsys.readouterr().out
 
 
-def launch(processes: int, spec: dict, data: str, settings: dict, out, stop_after: int | None = None):
+def test_heldout_accuracy_is_logged_during_training_and_equals_evaluating_the_saved_model(base, tmp_path,
+                                                                                         monkeypatch):
+    """Steps 0, every `heldout.every`, and the last; the last accuracy is that of the saved
+    model evaluated on its own (flextrap.sample.run_shard, greedy); a resumed run logs the same."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    import flextrap.sample as sample_mod
+    from flextrap.models import load_model
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from multiprocess_train import parity_verdict
+
+    monkeypatch.setattr(sample_mod, "grade", parity_verdict)
+    spec, data, _ = base
+    settings = {**SETTINGS, "heldout": HELDOUT}
+    train(spec, data, "synthetic", settings, str(tmp_path / "full"), heldout=data)
+    log = pd.read_csv(tmp_path / "full" / "heldout_log.csv")
+    assert list(log.step) == [0, 2, 3] and set(log.problems) == {5}
+    assert log.train_seconds.iloc[0] == 0 and log.train_seconds.is_monotonic_increasing
+    model, tokenizer = load_model({"path": str(tmp_path / "full")}, "cpu")
+    from flextrap.jsonl import read_jsonl
+    records = read_jsonl(data)[:5]
+    alone = sample_mod.run_shard(model, tokenizer, records, "synthetic",
+                                 {"template": "plain", "n_samples": 1, "seed": 0, "batch_size": 4, "code_limits": {},
+                                  "sampler": HELDOUT["sampler"]}, tmp_path / "alone.jsonl")
+    assert log.accuracy.iloc[-1] == pytest.approx(sum(r["verdict"]["correct"] for r in alone) / 5)
+    assert 0 < log.accuracy.sum()  # the parity grade makes accuracy informative, not always 0
+    train(spec, data, "synthetic", settings, str(tmp_path / "killed"), stop_after=2, heldout=data)
+    train(spec, data, "synthetic", settings, str(tmp_path / "killed"), heldout=data)
+    resumed = pd.read_csv(tmp_path / "killed" / "heldout_log.csv")
+    assert list(resumed.step) == [0, 2, 3] and list(resumed.accuracy) == list(log.accuracy)
+
+
+def launch(processes: int, spec: dict, data: str, settings: dict, out, stop_after: int | None = None,
+           config_file=None):
     """tests/multiprocess_train.py as `processes` CPU processes under `accelerate launch`
-    (gloo), or as one plain process; its per-rank event log."""
+    (gloo; DDP, or what `config_file` says), or as one plain process; its per-rank event log."""
     import json
     import os
     import socket
@@ -142,8 +182,9 @@ def launch(processes: int, spec: dict, data: str, settings: dict, out, stop_afte
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        argv = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        how = ["--config_file", str(config_file)] if config_file else [
+            "--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        argv = [sys.executable, "-m", "accelerate.commands.launch", *how, "--num_processes", str(processes),
                 "--main_process_port", str(port), script, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     if stop_after:
@@ -160,12 +201,18 @@ def test_two_processes_train_like_one_split_the_data_and_resume(base, tmp_path):
     process with the same global batch (float tolerance), the step's prompts split
     between the ranks without overlap, files written by rank 0 only, and a run killed
     after step 1 resumes to the parameters of an uninterrupted one."""
+    import pandas as pd
+
     spec, data, _ = base
-    settings = {**SETTINGS, "steps": 2, "checkpoint_every": 1}
+    settings = {**SETTINGS, "steps": 2, "checkpoint_every": 1, "heldout": {**HELDOUT, "every": 1}}
     one = launch(1, spec, data, settings, tmp_path / "one")
     two = launch(2, spec, data, settings, tmp_path / "two")
     single, double = parameters(tmp_path / "one"), parameters(tmp_path / "two")
     assert all(torch.allclose(single[k], double[k], atol=1e-4) for k in single)
+    # held-out evaluations split the problems between the ranks and add them up
+    logs = [pd.read_csv(tmp_path / run / "heldout_log.csv") for run in ("one", "two")]
+    assert [list(log.step) for log in logs] == [[0, 1, 2]] * 2 and set(logs[1].problems) == {5}
+    assert logs[0].accuracy.iloc[0] == logs[1].accuracy.iloc[0]  # the same initial model
     for step in (0, 1):
         ranks = [e["prompts"] for e in two if e["event"] == "rollouts" and e["step"] == step]
         alone = next(e["prompts"] for e in one if e["event"] == "rollouts" and e["step"] == step)
@@ -175,5 +222,42 @@ def test_two_processes_train_like_one_split_the_data_and_resume(base, tmp_path):
     assert not (tmp_path / "killed").exists()
     resumed = launch(2, spec, data, settings, tmp_path / "killed")
     assert sorted((e["rank"], e["step"]) for e in resumed if e["event"] == "rollouts") == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    again = parameters(tmp_path / "killed")
+    assert all(torch.equal(double[k], again[k]) for k in double)
+
+
+def cpu_variant_of_the_fsdp_config(path) -> None:
+    """envs/accelerate_fsdp.yaml as a CPU run can take it: on the CPU, without bf16, the
+    tiny BERT's block as the wrap unit, and without sync_module_states and
+    cpu_ram_efficient_loading, which accelerate refuses on a CPU (those two stay untested)."""
+    import yaml
+
+    from conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "envs" / "accelerate_fsdp.yaml").read_text())
+    assert config["distributed_type"] == "FSDP" and config["fsdp_config"]["fsdp_sharding_strategy"] == "FULL_SHARD"
+    config.update(use_cpu=True, mixed_precision="no")
+    config["fsdp_config"].update(fsdp_transformer_layer_cls_to_wrap="BertLayer", fsdp_sync_module_states=False,
+                                 fsdp_cpu_ram_efficient_loading=False)
+    path.write_text(yaml.safe_dump(config))
+
+
+@pytest.mark.slow
+def test_the_fsdp_config_trains_like_one_process_and_resumes_on_cpu(base, tmp_path):
+    """The FSDP launch of train_justgrpo (full sharding, full state dict for the saved
+    model), as far as a CPU allows: 2 processes give the parameters of one, only rank 0
+    writes, and a run killed after step 1 resumes to the same parameters."""
+    spec, data, _ = base
+    fsdp = tmp_path / "fsdp.yaml"
+    cpu_variant_of_the_fsdp_config(fsdp)
+    settings = {**SETTINGS, "steps": 2, "checkpoint_every": 1}
+    launch(1, spec, data, settings, tmp_path / "one")
+    sharded = launch(2, spec, data, settings, tmp_path / "fsdp", config_file=fsdp)
+    single, double = parameters(tmp_path / "one"), parameters(tmp_path / "fsdp")
+    assert all(torch.allclose(single[k], double[k], atol=1e-4) for k in single)
+    assert {e["rank"] for e in sharded if e["event"] == "write"} == {0}
+    launch(2, spec, data, settings, tmp_path / "killed", stop_after=1, config_file=fsdp)
+    assert not (tmp_path / "killed").exists()
+    launch(2, spec, data, settings, tmp_path / "killed", config_file=fsdp)
     again = parameters(tmp_path / "killed")
     assert all(torch.equal(double[k], again[k]) for k in double)

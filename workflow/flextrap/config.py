@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import FlextrapError
+from .runs import RUN_ONLY_KEYS, heldout_task, run_model, run_settings
 
 
 def _key(path) -> str:
@@ -39,7 +40,7 @@ def _divides(where: str, gen_length: int, block_length: int, steps: int | None) 
     return []
 
 
-HUB_TASKS = ("gsm8k", "math500", "mbpp")  # tasks read through `datasets`: need `sources`
+HUB_TASKS = ("gsm8k", "math500", "mbpp", "acecode")  # tasks read through `datasets`: need `sources`
 
 
 def _task_errors(name: str, task: dict, used_templates: set[str]) -> list[str]:
@@ -58,7 +59,8 @@ def _task_errors(name: str, task: dict, used_templates: set[str]) -> list[str]:
 
 def semantic_errors(c: dict) -> list[str]:
     """Cross-field rules, each reported as 'key: message'."""
-    p, e, mc, jg = c["passk"], c["evaluation"], c["model_check"], c["justgrpo"]
+    p, e, mc = c["passk"], c["evaluation"], c["model_check"]
+    runs = {r: run_settings(c["justgrpo"], r) for r in c["justgrpo"]["runs"]}
     errors = []
     if c["base_model"] not in c["models"]:
         errors.append(f"base_model: {c['base_model']!r} is not a key of models")
@@ -82,7 +84,9 @@ def semantic_errors(c: dict) -> list[str]:
     task_refs = [(f"passk.template.{t}", t) for t in p["template"]] + \
                 [(f"evaluation.template.{t}", t) for t in e["template"]] + \
                 [(f"parallel.template.{t}", t) for t in pa["template"]] + \
-                [("model_check.task", mc["task"]), ("justgrpo.task", jg["task"])] + \
+                [("model_check.task", mc["task"])] + \
+                [(f"justgrpo.runs.{r}.task", s["task"]) for r, s in runs.items()] + \
+                [(f"justgrpo.runs.{r}.heldout.task", heldout_task(s)) for r, s in runs.items()] + \
                 [(f"models.{m}.pretrain.task", spec["pretrain"]["task"])
                  for m, spec in c["models"].items() if "pretrain" in spec]
     errors += [f"{key}: task {task!r} is not configured under tasks" for key, task in task_refs
@@ -93,10 +97,46 @@ def semantic_errors(c: dict) -> list[str]:
         errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():
         used = {sec[name] for sec in (p["template"], e["template"], pa["template"]) if name in sec}
-        used |= {jg["template"]} if jg["task"] == name else set()
+        used |= {s["template"] for s in runs.values() if s["task"] == name}
         errors += _task_errors(name, task, used)
-    errors += [f"passk.models: {m!r} is not a key of models" for m in p.get("models", []) if m not in c["models"]]
-    return errors + _model_errors(c["models"])
+    run_models = {run_model(c["base_model"], r) for r in runs}
+    errors += [f"passk.models: {m!r} is neither a key of models nor a JustGRPO run's model "
+               f"({c['base_model']}-justgrpo-<run>)" for m in p.get("models", [])
+               if m not in c["models"] and m not in run_models]
+    return errors + _run_errors(c, runs) + _sweep_errors(p, c["tasks"]) + _model_errors(c["models"])
+
+
+def _run_errors(c: dict, runs: dict) -> list[str]:
+    """JustGRPO runs, and the tables and figures that name them."""
+    e, jg = c["evaluation"], c["justgrpo"]
+    errors = [f"justgrpo.shared.{k}: belongs to a run (justgrpo.runs.<name>.{k})" for k in RUN_ONLY_KEYS
+              if k in jg["shared"]]
+    errors += [f"justgrpo.runs.{r}: source: released needs `released: {{hf_id, revision}}`"
+               for r, spec in jg["runs"].items() if spec.get("source") == "released" and "released" not in spec]
+    for r, s in runs.items():
+        task = heldout_task(s)
+        if task in c["tasks"] and ("test" not in c["tasks"][task]["splits"] or task not in e["template"]):
+            errors.append(f"justgrpo.runs.{r}.heldout.task: {task!r} needs a test split and a template under "
+                          "evaluation.template (set heldout.task to a task that has both)")
+    refs = [(f"evaluation.runs.{t}", r) for t, r in e["runs"].items()] + \
+           [(f"ablation.runs.{label}", r) for label, r in c["ablation"]["runs"].items()]
+    errors += [f"{key}: {r!r} is not a key of justgrpo.runs" for key, r in refs if r not in runs]
+    tasks = list(e["template"]) + [t for t in c["parallel"]["template"] if t not in e["template"]]
+    errors += [f"evaluation.runs: no run for task {t!r} (its JustGRPO column in Table 1 / Fig. 8)"
+               for t in tasks if t not in e["runs"]]
+    if c["ablation"]["task"] not in e["template"]:
+        errors.append(f"ablation.task: {c['ablation']['task']!r} has no template under evaluation.template")
+    return errors
+
+
+def _sweep_errors(p: dict, tasks: dict) -> list[str]:
+    errors = []
+    for setting, sweep in p.get("sweeps", {}).items():
+        errors += [f"passk.sweeps.{setting}: {o!r} is not a key of passk.orders"
+                   for o in sweep["orders"] + sweep.get("baseline", []) if o not in p["orders"]]
+        errors += [f"passk.sweeps.{setting}.tasks: {t!r} has no template under passk.template"
+                   for t in sweep["tasks"] if t not in p["template"]]
+    return errors
 
 
 def _model_errors(models: dict) -> list[str]:

@@ -10,6 +10,8 @@ pre-download the weights elsewhere.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from . import provenance
 from .cli import cli_entry, parse_args
@@ -32,7 +34,11 @@ def main(argv=None) -> None:
     args = parse_args(__doc__, ["model", "out"], argv)
     spec = json.loads(args.model)
     path = fetch(spec)
-    provenance.write(args.out, "fetch_model", spec, snapshot=path)
+    commit = Path(path).name  # the cache's snapshots/<commit> directory
+    if not re.fullmatch(r"[0-9a-f]{40}", str(spec.get("revision"))):
+        print(f"warning: {spec['hf_id']} is not pinned (revision {spec.get('revision')!r}); this run used "
+              f"commit {commit}: set `revision: {commit}` in the config to keep it", flush=True)
+    provenance.write(args.out, "fetch_model", spec, snapshot=path, commit=commit)
     print(f"{spec['hf_id']} -> {path}")
 
 

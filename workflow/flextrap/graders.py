@@ -3,7 +3,7 @@
 - synthetic: exact match of the value after "answer".
 - gsm8k, math500: `math-verify` equivalence of the model's final answer (a \\boxed{}
   first, else the last expression) with the reference.
-- humaneval, mbpp: the unit tests, run by `sandbox.run_python` under its limits.
+- humaneval, mbpp, acecode: the unit tests, run by `sandbox.run_python` under its limits.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .sandbox import run_python
 from .tasks.synthetic import extract_answer
 
 MATH_TASKS = ("gsm8k", "math500")
-CODE_TASKS = ("humaneval", "mbpp")
+CODE_TASKS = ("humaneval", "mbpp", "acecode")
 CODE_LIMITS = {"timeout_s": 3.0, "memory_mb": 1024, "max_output_bytes": 1 << 20, "isolation": "auto"}
 
 

@@ -5,7 +5,8 @@
 
 Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
 passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
-reward_curve (JustGRPO training), parallel_decoding (Fig. 8).
+reward_curve (JustGRPO training), training_efficiency (Fig. 9), parallel_decoding (Fig. 8),
+passk_vs_temperature (Fig. 10), passk_by_remasking (Fig. 11).
 One panel per task; every order keeps its colour across figures.
 """
 from __future__ import annotations
@@ -119,16 +120,72 @@ def connective_entropy(df: pd.DataFrame, s: dict):
     return fig
 
 
+def runs_of(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(run, rows) per JustGRPO run of a training log, in first-seen order."""
+    return list(df.groupby("run", sort=False)) if "run" in df else [("JustGRPO", df)]
+
+
 def reward_curve(df: pd.DataFrame, s: dict):
-    """Mean rollout reward per JustGRPO step, and the share of groups with a signal."""
-    fig, ax = plt.subplots(figsize=(4.2, 3.0))
-    ax.plot(df.step, df.mean_reward, marker="o", ms=2, color=color("ar"), label="mean reward")
-    window = max(1, len(df) // 10)
-    ax.plot(df.step, df.mean_reward.rolling(window, min_periods=1).mean(), color="k", lw=1,
-            label=f"running mean ({window} steps)")
-    ax.plot(df.step, df.nonzero_adv_groups, color="0.6", lw=1, ls=":", label="groups with A != 0")
-    ax.set(xlabel="JustGRPO step", ylabel="reward / share", title="JustGRPO training")
-    ax.legend()
+    """Mean rollout reward per JustGRPO step (points, and a running mean) and the share
+    of groups with a signal (dotted), one colour per run."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for i, (run, rows) in enumerate(runs_of(df)):
+        c = plt.get_cmap("tab10")(i)
+        window = max(1, len(rows) // 10)
+        ax.plot(rows.step, rows.mean_reward, "o", ms=2, color=c, alpha=0.5)
+        ax.plot(rows.step, rows.mean_reward.rolling(window, min_periods=1).mean(), color=c, lw=1.2,
+                label=f"{run} (running mean, {window} steps)")
+        ax.plot(rows.step, rows.nonzero_adv_groups, color=c, lw=0.8, ls=":")
+    ax.set(xlabel="JustGRPO step", ylabel="reward / share of groups with A != 0 (dotted)",
+           title="JustGRPO training")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def training_efficiency(df: pd.DataFrame, s: dict):
+    """Held-out greedy accuracy of each run against training steps and against training
+    wall-clock (evaluations excluded) (the paper's Fig. 9 concern)."""
+    fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True)
+    for i, (run, rows) in enumerate(runs_of(df)):
+        c = plt.get_cmap("tab10")(i)
+        by_step.plot(rows.step, 100 * rows.accuracy, marker="o", ms=3, color=c, label=run)
+        by_time.plot(rows.train_seconds / 60, 100 * rows.accuracy, marker="o", ms=3, color=c, label=run)
+    by_step.set(xlabel="JustGRPO step", ylabel="held-out accuracy (%)", title="per step")
+    by_time.set(xlabel="training wall-clock (min)", title="per minute of training")
+    by_step.legend(fontsize=7)
+    return fig
+
+
+def passk_vs_temperature(df: pd.DataFrame, s: dict):
+    """Pass@k against the sampling temperature, one line per order and k (Fig. 10)."""
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    for task, ax in axes.items():
+        rows = df[df.task == task]
+        ks = sorted(set(rows.k))
+        for order, by_order in rows.groupby("base_order", sort=False):
+            for j, k in enumerate([ks[0], ks[-1]] if len(ks) > 1 else ks):
+                at_k = by_order[by_order.k == k].sort_values("temperature")
+                ax.plot(at_k.temperature, at_k.pass_at_k, marker="o", ms=3, color=color(order),
+                        ls="-" if j else "--", label=f"{order}, k = {k}")
+        ax.set(title=task, xlabel="temperature", ylabel="Pass@k")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def passk_by_remasking(df: pd.DataFrame, s: dict):
+    """Pass@k curves under each error proxy of arbitrary order, beside AR (Fig. 11)."""
+    fig, axes = panels(list(dict.fromkeys(df.task)))
+    for task, ax in axes.items():
+        for i, (order, rows) in enumerate(df[df.task == task].groupby("order", sort=False)):
+            first = rows.iloc[0]
+            label = first.base_order if first.block_length == 1 else f"{first.base_order}, {first.remasking}"
+            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, label=label,
+                    color=color(first.base_order) if first.block_length == 1 else plt.get_cmap("tab10")(3 + i))
+            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, alpha=0.15, lw=0,
+                            color=color(first.base_order) if first.block_length == 1 else plt.get_cmap("tab10")(3 + i))
+        ax.set_xscale("log", base=2)
+        ax.set(title=task, xlabel="k", ylabel="Pass@k")
+        ax.legend(fontsize=7)
     return fig
 
 
@@ -167,7 +224,8 @@ def parallel_decoding(df: pd.DataFrame, s: dict):
 
 
 FIGURES = {f.__name__: f for f in (passk_curves, coverage, passk_vs_block_length, bypassed_tokens,
-                                   connective_entropy, reward_curve, parallel_decoding)}
+                                   connective_entropy, reward_curve, training_efficiency, parallel_decoding,
+                                   passk_vs_temperature, passk_by_remasking)}
 
 
 def read_csv(path: str) -> pd.DataFrame:

@@ -5,6 +5,7 @@ the chat template's generation prompt, to start the answer (d1 starts it with
 "<reasoning>"). Texts follow the paper's protocol (its prompts and reference code):
 - `d1_math`: the Pass@k analysis template (d1's eval/gsm8k.py, same for MATH-500).
 - `justgrpo_gsm8k`, `justgrpo_math`, `justgrpo_code`: JustGRPO training and Table 1.
+- `justgrpo_acecode`: JustGRPO's code training prompts (AceCode-Hard).
 - `plain`: the bare question (the synthetic task; its tiny model has no chat template).
 """
 from __future__ import annotations
@@ -35,6 +36,14 @@ def _code_message(record: dict) -> str:
     return f"{intro}\n\n```python\n{record['stub']}\n```\n"
 
 
+def _acecode_message(record: dict) -> str:
+    """JustGRPO's code training prompt: the question, and its first test unless the
+    question already shows code."""
+    if "\n```\n" in record["question"] or not record["tests"]:
+        return record["question"]
+    return f"{record['question']}\nTest cases: {record['tests'][0]}"
+
+
 @dataclass(frozen=True)
 class Template:
     user: Callable[[dict], str]
@@ -47,6 +56,7 @@ TEMPLATES = {
     "justgrpo_gsm8k": Template(lambda r: r["question"]),
     "justgrpo_math": Template(lambda r: r["question"] + JUSTGRPO_MATH_SUFFIX),
     "justgrpo_code": Template(_code_message),
+    "justgrpo_acecode": Template(_acecode_message),
 }
 
 

@@ -1,6 +1,8 @@
-"""Numbers the paper reports (Ni et al., 2026, Table 1), shown beside
-ours in the tables and always labelled "reported". Accuracy (%) at generation lengths
-128 / 256 / 512; None where the paper has no entry."""
+"""Numbers the paper reports (Ni et al., 2026), shown beside ours in the tables and
+always labelled "reported". Table 1: accuracy (%) at generation lengths 128 / 256 /
+512; None where the paper has no entry. Ablation: GSM8K accuracy (%) at length 256 of
+the base model, JustGRPO and JustGRPO-Random (the paper gives no JustGRPO-Fast
+accuracy)."""
 
 TABLE1_LENGTHS = (128, 256, 512)
 TABLE1 = {
@@ -14,3 +16,18 @@ TABLE1 = {
     "JustGRPO": {"gsm8k": (83.8, 89.1, 89.8), "math500": (39.0, 45.1, 45.2), "humaneval": (37.8, 49.4, 48.7),
                  "mbpp": (50.6, 52.4, 49.0)},
 }
+
+ABLATION_LENGTH = 256
+ABLATION = {"gsm8k": {"base": 78.6, "JustGRPO": 89.1, "JustGRPO-Random": 82.2}}
+
+
+def reported(table: str) -> dict[str, dict[str, dict[int, float]]]:
+    """method -> task -> {gen_length: accuracy} of the paper's `table` (table1 | ablation)."""
+    if table == "table1":
+        return {m: {t: {n: a for n, a in zip(TABLE1_LENGTHS, accs) if a is not None} for t, accs in per_task.items()}
+                for m, per_task in TABLE1.items()}
+    out: dict = {}
+    for task, rows in ABLATION.items():
+        for method, acc in rows.items():
+            out.setdefault(method, {})[task] = {ABLATION_LENGTH: acc}
+    return out

@@ -1,5 +1,6 @@
-"""The accuracy table (paper Table 1) from eval summaries: our base and JustGRPO rows,
-and, at paper scale, the paper's reported rows beside them (marked "reported").
+"""Accuracy tables from eval summaries: Table 1 (base and JustGRPO, each task's column
+from the run trained on it) and the ablation table (base and each JustGRPO variant on
+one task); at paper scale the paper's reported rows beside ours (marked "reported").
 
     python -m flextrap.tables --inputs '["results/eval/tiny/synthetic/len40.json", ...]' \\
         --settings '<json>' --out-markdown results/tables/accuracy.md \\
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .cli import cli_entry, parse_args
 from .jsonl import write_text
-from .reported import TABLE1, TABLE1_LENGTHS
+from .reported import reported
 
 
 def measured_rows(paths: list[str], s: dict) -> pd.DataFrame:
@@ -30,12 +31,12 @@ def measured_rows(paths: list[str], s: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reported_rows(tasks: list[str], lengths: list[int]) -> pd.DataFrame:
+def reported_rows(table: str, tasks: list[str], lengths: list[int]) -> pd.DataFrame:
     rows = []
-    for method, per_task in TABLE1.items():
+    for method, per_task in reported(table).items():
         for task in tasks:
-            for length, acc in zip(TABLE1_LENGTHS, per_task.get(task, (None,) * 3)):
-                if length in lengths and acc is not None:
+            for length, acc in per_task.get(task, {}).items():
+                if length in lengths:
                     rows.append({"method": method, "source": "reported", "task": task, "gen_length": length,
                                  "accuracy": acc, "problems": None})
     return pd.DataFrame(rows)
@@ -72,7 +73,7 @@ def main(argv=None) -> None:
     s = json.loads(args.settings)
     df = measured_rows(json.loads(args.inputs), s)
     if s["reported"]:
-        df = pd.concat([reported_rows(s["tasks"], s["gen_lengths"]), df], ignore_index=True)
+        df = pd.concat([reported_rows(s["reported"], s["tasks"], s["gen_lengths"]), df], ignore_index=True)
     write_text(args.out_csv, df.to_csv(index=False, float_format="%.2f"))
     header = ["method"] + s["tasks"]
     body = cells(df, s["tasks"], s["gen_lengths"])

@@ -1,7 +1,8 @@
 """JustGRPO training (paper Sec. 4, Table 3): AR-order rollouts, exact AR likelihood.
 
     python -m flextrap.train --model '<json model spec>' --data results/data/synthetic/train.jsonl \\
-        --task synthetic --settings '<json of config justgrpo>' --out results/models/tiny-justgrpo
+        --task synthetic --heldout results/data/synthetic/test.jsonl --settings '<json of one run>' \\
+        --out results/models/tiny-justgrpo-synthetic
     accelerate launch --config_file envs/accelerate_fsdp.yaml -m flextrap.train ...   # multi-GPU
 
 Each step takes `prompts_per_step` training prompts (consecutive slices of a per-epoch
@@ -12,7 +13,10 @@ GRPO loss of `flextrap.grpo` (micro-batches accumulate into one optimizer step; 
 sequences with zero advantage add nothing to the loss and are skipped). A
 checkpoint (accelerate state: model, optimizer, RNG) is written every
 `checkpoint_every` steps to `<out>.ckpt/`; a rerun resumes from the latest one, so no
-step is repeated or skipped. The final model is written with `save_pretrained`.
+step is repeated or skipped. The final model is written with `save_pretrained`, beside
+`train_log.csv` (one row per step) and `heldout_log.csv`: greedy accuracy on held-out
+problems before the first step and every `heldout.every` steps, against steps and
+training wall-clock (which leaves the evaluations out; `flextrap.heldout`).
 """
 from __future__ import annotations
 
@@ -32,12 +36,14 @@ from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
+from .heldout import heldout_accuracy
 from .jsonl import atomic_dir, read_jsonl, write_text
 from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
 from .sample import honours_padding, length_batches, make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
 
-LOG_FIELDS = ["step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
+HELDOUT_FIELDS = ["run", "step", "train_seconds", "accuracy", "problems", "eval_seconds"]
+LOG_FIELDS = ["run", "step", "mean_reward", "nonzero_adv_groups", "loss", "grad_norm", "tokens_per_s", "seconds",
               "rollout_seconds"]
 
 
@@ -150,7 +156,7 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
     stats = accelerator.gather(torch.stack([batch["rewards"].mean(), nonzero.mean()]).to(device)[None]).mean(0)
     seconds = time.time() - t0
     tokens = len(batch["rewards"]) * s["gen_length"] * accelerator.num_processes
-    return {"step": step + 1, "mean_reward": round(stats[0].item(), 4), "nonzero_adv_groups": round(stats[1].item(), 4),
+    return {"run": s.get("run", ""), "step": step + 1, "mean_reward": round(stats[0].item(), 4), "nonzero_adv_groups": round(stats[1].item(), 4),
             "loss": round(total, 6), "grad_norm": round(float(grad_norm), 5),
             "tokens_per_s": round(tokens / seconds, 1), "seconds": round(seconds, 2),
             "rollout_seconds": round(rollout_seconds, 2)}
@@ -164,16 +170,16 @@ def latest_checkpoint(ckpt_root: Path, settings_hash: str) -> tuple[Path | None,
         if meta["settings_hash"] == settings_hash:
             found.append((meta["step"], meta_path.parent, meta))
     if not found:
-        return None, {"step": 0, "log": [], "elapsed": 0.0}
+        return None, {"step": 0, "log": [], "heldout_log": [], "elapsed": 0.0}
     _, path, meta = max(found, key=lambda f: f[0])
     return path, meta
 
 
-def save_checkpoint(accelerator, ckpt_root: Path, step: int, log: list, elapsed: float, settings_hash: str) -> None:
+def save_checkpoint(accelerator, ckpt_root: Path, step: int, logs: dict, elapsed: float, settings_hash: str) -> None:
     path = ckpt_root / f"step_{step:06d}"
     accelerator.save_state(str(path), safe_serialization=False)  # tied BERT weights
     if accelerator.is_main_process:
-        meta = {"step": step, "log": log, "elapsed": elapsed, "settings_hash": settings_hash}
+        meta = {"step": step, **logs, "elapsed": elapsed, "settings_hash": settings_hash}
         write_text(path / "meta.json", json.dumps(meta))  # last, so a torn checkpoint has none
         for old in ckpt_root.glob("step_*"):
             if old != path:
@@ -181,7 +187,14 @@ def save_checkpoint(accelerator, ckpt_root: Path, step: int, log: list, elapsed:
     accelerator.wait_for_everyone()
 
 
-def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, seconds: float, **extra) -> None:
+def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def save_final(accelerator, model, tokenizer, out: Path, s: dict, logs: dict, seconds: float, **extra) -> None:
     accelerator.wait_for_everyone()
     state = accelerator.get_state_dict(model)
     if not accelerator.is_main_process:
@@ -189,16 +202,32 @@ def save_final(accelerator, model, tokenizer, out: Path, s: dict, log: list, sec
     with atomic_dir(out) as tmp:
         accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state)
         tokenizer.save_pretrained(tmp)
-        with open(tmp / "train_log.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-            writer.writeheader()
-            writer.writerows(log)
+        write_csv(tmp / "train_log.csv", logs["log"], LOG_FIELDS)
+        write_csv(tmp / "heldout_log.csv", logs["heldout_log"], HELDOUT_FIELDS)
         provenance.write(tmp / "provenance.json", "train_justgrpo", s, train_seconds=round(seconds, 1),
                          processes=accelerator.num_processes, **extra)
 
 
-def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None) -> list[dict]:
-    """Train and save to `out`; returns the per-step log. `stop_after` ends the run after
+def evaluate_heldout(accelerator, model, tokenizer, heldout: list | None, s: dict, step: int, mixed: bool,
+                     train_seconds: float) -> dict | None:
+    """One row of heldout_log.csv when step `step` is an evaluation point (step 0, every
+    `heldout.every` steps, the last step), else None."""
+    if heldout is None or not (step % s["heldout"]["every"] == 0 or step == s["steps"]):
+        return None
+    t0 = time.time()
+    model.eval()
+    accuracy, problems = heldout_accuracy(accelerator, model, tokenizer, heldout, s, mixed)
+    row = {"run": s.get("run", ""), "step": step, "train_seconds": round(train_seconds, 2),
+           "accuracy": round(accuracy, 4), "problems": problems, "eval_seconds": round(time.time() - t0, 2)}
+    if accelerator.is_main_process:
+        tqdm.write(json.dumps({"heldout": row}), file=sys.stderr)
+    return row
+
+
+def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int | None = None,
+          heldout: str | None = None) -> list[dict]:
+    """Train and save to `out`; returns the per-step log. `heldout`: the test records
+    evaluated during training (settings `heldout`). `stop_after` ends the run after
     that many steps without saving the final model (used to test resuming)."""
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
@@ -210,6 +239,7 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
     if s["activation_checkpointing"]:
         accelerator.print(f"activation checkpointing: {enable_activation_checkpointing(model)}")
     records = read_jsonl(data, required=("id", "prompts"))
+    heldout_records = read_jsonl(heldout, required=("id", "prompts")) if heldout and "heldout" in s else None
     first_prompt = make_jobs(tokenizer, records[:1], s["template"], 1, s["seed"])[0].prompt_ids
     mixed = honours_padding(model, tokenizer, first_prompt)  # else one prompt length per batch
     optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
@@ -222,36 +252,43 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
     if path is not None:
         accelerator.load_state(str(path))
         accelerator.print(f"resuming after step {meta['step']} from {path}")
-    log, start = meta["log"], meta["step"]
+    logs, start = {"log": meta["log"], "heldout_log": meta.get("heldout_log", [])}, meta["step"]
     order = decoding_order(s, accelerator.device)
-    t0 = time.time() - meta["elapsed"]
+    t0 = time.time() - meta["elapsed"]  # training time only: evaluations move t0 forward
     end = s["steps"] if stop_after is None else min(s["steps"], start + stop_after)
     bar = tqdm(range(start, end), initial=start, total=s["steps"], desc="justgrpo", mininterval=5,
                disable=not accelerator.is_main_process)
     for step in bar:
+        if step == 0 and (row := evaluate_heldout(accelerator, model, tokenizer, heldout_records, s, 0, mixed, 0.0)):
+            logs["heldout_log"].append(row)
+            t0 += row["eval_seconds"]
         row = train_step(accelerator, model, optimizer, tokenizer, records, task, s, step, order, mixed)
-        log.append(row)
+        logs["log"].append(row)
         bar.set_postfix(reward=row["mean_reward"], tok_s=row["tokens_per_s"])
         if accelerator.is_main_process:
             tqdm.write(json.dumps(row), file=sys.stderr)
+        if row := evaluate_heldout(accelerator, model, tokenizer, heldout_records, s, step + 1, mixed,
+                                   time.time() - t0):
+            logs["heldout_log"].append(row)
+            t0 += row["eval_seconds"]
         if (step + 1) % s["checkpoint_every"] == 0 or step + 1 == end:
-            save_checkpoint(accelerator, ckpt_root, step + 1, log, time.time() - t0, settings_hash)
+            save_checkpoint(accelerator, ckpt_root, step + 1, logs, time.time() - t0, settings_hash)
     if end == s["steps"]:
-        save_final(accelerator, model, tokenizer, Path(out), s, log, time.time() - t0, model_spec=spec,
-                   data=data, task=task)
+        save_final(accelerator, model, tokenizer, Path(out), s, logs, time.time() - t0, model_spec=spec,
+                   data=data, task=task, heldout=heldout)
         if accelerator.is_main_process:
             shutil.rmtree(ckpt_root, ignore_errors=True)
-    return log
+    return logs["log"]
 
 
 @cli_entry
 def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "data", "task", "settings", "out"], argv, threads=True)
+    args = parse_args(__doc__, ["model", "data", "task", "heldout", "settings", "out"], argv, threads=True)
     # The job's CPUs are shared by its processes (`accelerate launch` sets WORLD_SIZE).
     processes = int(os.environ.get("WORLD_SIZE", 1))
     set_threads(max(1, args.threads // processes) if args.threads else None)
     s = json.loads(args.settings)
-    log = train(json.loads(args.model), args.data, args.task, s, args.out)
+    log = train(json.loads(args.model), args.data, args.task, s, args.out, heldout=args.heldout)
     first, last = log[0], log[-1]
     print(f"justgrpo: {len(log)} steps, mean reward {first['mean_reward']:.3f} (step 1) -> "
           f"{last['mean_reward']:.3f} (step {last['step']}) -> {args.out}")

@@ -6,24 +6,26 @@ def as_json(obj):
 
 
 PRETRAINED = [m for m, spec in config["models"].items() if "pretrain" in spec]
+BASE = config["base_model"]
+JUSTGRPO = config["justgrpo"]
+RUNS = {r: run_settings(JUSTGRPO, r) for r in JUSTGRPO["runs"]}  # run -> its training settings
+TRAINED = {run_model(BASE, r): r for r in trained_runs(JUSTGRPO)}  # model name -> run, trained here
+MODELS = {**config["models"], **released_models(config)}  # every model a rule may load, by name
 
 
 def model_dir(name):
-    """Where a model lives: a DAG-trained one under results/models/, else its config path."""
+    """Where a model the DAG trains lives."""
     return f"results/models/{name}"
-
-
-TRAINED = f"{config['base_model']}-justgrpo"  # the base model after JustGRPO (results/models/)
 
 
 def model_spec(name):
     """The spec `flextrap.models.load_model` takes, as JSON. A trained model keeps its
-    base model's mask token id and remote-code flag."""
-    if name == TRAINED:
-        base = config["models"][config["base_model"]]
+    base model's family, mask token id and remote-code flag."""
+    if name in TRAINED:
+        base = config["models"][BASE]
         keep = {k: base[k] for k in ("mask_token_id", "trust_remote_code", "family") if k in base}
         return as_json({"path": model_dir(name), **keep})
-    spec = config["models"][name]
+    spec = MODELS[name]
     if "pretrain" in spec:
         return as_json({"path": model_dir(name)})
     if "hf_id" in spec:  # fetched once by rule fetch_model; jobs read the cache only
@@ -35,9 +37,14 @@ def model_input(name):
     """Input files of the rules that load model `name`: its directory for a model
     the DAG trains, the preflight report for a hub model (after its fetch, so no GPU job
     is queued for code that fails on the pinned stack), nothing for a local path."""
-    if name in PRETRAINED or name == TRAINED:
+    if name in PRETRAINED or name in TRAINED:
         return [model_dir(name)]
-    return [preflight_report(name)] if "hf_id" in config["models"][name] else []
+    return [preflight_report(name)] if "hf_id" in MODELS[name] else []
+
+
+def task_models(task):
+    """The base model and the JustGRPO model of `task`'s Table 1 column."""
+    return [BASE, run_model(BASE, config["evaluation"]["runs"][task])]
 
 
 def fetched(name):
@@ -48,15 +55,24 @@ def preflight_report(name):
     return f"results/preflight/{name}.json"
 
 
-HUB_MODELS = [m for m, spec in config["models"].items() if "hf_id" in spec]
+HUB_MODELS = [m for m, spec in MODELS.items() if "hf_id" in spec]
+SWEEP_ORDERS = derived_orders(config["passk"])  # Fig. 10-11: name -> {sweep, order, value, spec}
 
 
 def passk_sampler(order):
-    """The sampler settings of Pass@k order `order` (`passk.orders`), for every rule that
-    samples under one (its `tasks:` limit is the DAG's, not the sampler's)."""
+    """The sampler settings of Pass@k order `order` (a key of `passk.orders` or a sweep's
+    derived order), for every rule that samples under one (an order's `tasks:` limit is
+    the DAG's, not the sampler's)."""
     p = config["passk"]
-    spec = {k: v for k, v in p["orders"][order].items() if k != "tasks"}
+    spec = SWEEP_ORDERS[order]["spec"] if order in SWEEP_ORDERS else p["orders"][order]
+    spec = {k: v for k, v in spec.items() if k != "tasks"}
     return {"gen_length": p["gen_length"], "steps": p["steps"], "temperature": p["temperature"], **spec}
+
+
+def passk_sizes(order):
+    """(n_samples, max_problems) of an order: a sweep's own, else passk's."""
+    sizes = config["passk"]["sweeps"][SWEEP_ORDERS[order]["sweep"]] if order in SWEEP_ORDERS else config["passk"]
+    return sizes["n_samples"], sizes["max_problems"]
 
 
 def data_outputs():

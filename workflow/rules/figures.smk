@@ -58,3 +58,40 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
 
 def figure_outputs(model):
     return [f"results/figures/{model}/{f}.{ext}" for f in passk_figures() for ext in ("png", "pdf")]
+
+
+SWEEP_FIGURES = {"temperature": "passk_vs_temperature", "remasking": "passk_by_remasking"}  # Fig. 10, 11
+
+for _sweep, _fig in SWEEP_FIGURES.items():
+
+    rule:
+        name:
+            f"figure_{_fig}"
+        input:
+            lambda w, sweep=_sweep: [f"results/sweeps/{w.model}/{t}/{sweep}.csv" for t in sweep_tasks(sweep)],
+        output:
+            png=report(
+                f"results/figures/{{model}}/{_fig}.png",
+                caption=f"../report/{_fig}.rst",
+                category="Sec. 3: the flexibility trap",
+                subcategory="{model}",
+            ),
+            pdf=f"results/figures/{{model}}/{_fig}.pdf",
+        params:
+            figure=_fig,
+            inputs=lambda w, input: as_json(list(input)),
+            settings=figure_settings(),
+            out=lambda w, output: output.png[: -len(".png")],
+        localrule: True
+        conda:
+            CONDA_ENV
+        log:
+            f"results/logs/figures/{{model}}/{_fig}.log",
+        shell:
+            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
+
+
+def sweep_figure_outputs(model):
+    return [f"results/figures/{model}/{SWEEP_FIGURES[s]}.{ext}" for s in config["passk"].get("sweeps", {})
+            for ext in ("png", "pdf")]

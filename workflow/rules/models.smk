@@ -31,7 +31,7 @@ rule fetch_model:
     wildcard_constraints:
         model="|".join(HUB_MODELS) or "^$",
     params:
-        model=lambda w: as_json(config["models"][w.model]),
+        model=lambda w: as_json(MODELS[w.model]),
     localrule: True
     conda:
         CONDA_ENV
@@ -51,7 +51,7 @@ rule preflight:
     params:
         model=lambda w: model_spec(w.model),
         settings=lambda w: as_json({**config["preflight"],
-                                    "dtype": config["models"][w.model].get("dtype", "bfloat16")}),
+                                    "dtype": MODELS[w.model].get("dtype", "bfloat16")}),
     localrule: True
     conda:
         CONDA_ENV
@@ -120,7 +120,8 @@ rule slot_probe:
 
 
 def slot_probe_outputs():
-    """Slot probes of the base and the trained model, when configured (synthetic task only)."""
+    """Slot probes of the base model and the synthetic task's JustGRPO run, when configured."""
     if "slot_probe" not in config or "synthetic" not in config["tasks"]:
         return []
-    return [f"results/probe/{m}/synthetic.json" for m in (config["base_model"], TRAINED)]
+    models = task_models("synthetic") if "synthetic" in config["evaluation"]["runs"] else [BASE]
+    return [f"results/probe/{m}/synthetic.json" for m in models]

@@ -1,4 +1,5 @@
-# Sec. 5 (Fig. 8): parallel decoding of the base and the JustGRPO model. One job per
+# Sec. 5 (Fig. 8): parallel decoding of the base model and, per task, the JustGRPO run
+# trained on it (evaluation.runs). One job per
 # (model, task, rule, value), e.g. results/parallel/tiny/synthetic/eb-0.1.json.
 
 
@@ -43,8 +44,8 @@ rule eval_parallel:
 
 
 def parallel_summaries():
-    return [f"results/parallel/{m}/{t}/{s}.json" for m in (config["base_model"], TRAINED)
-            for t in config["parallel"]["template"] for s in parallel_settings()]
+    return [f"results/parallel/{m}/{t}/{s}.json" for t in config["parallel"]["template"]
+            for m in task_models(t) for s in parallel_settings()]
 
 
 rule parallel_table:
@@ -55,7 +56,7 @@ rule parallel_table:
                category="Sec. 5: parallel decoding"),
     params:
         inputs=lambda w, input: as_json(list(input)),
-        models=as_json({config["base_model"]: "base", TRAINED: "JustGRPO"}),
+        models=as_json({BASE: "base", **{run_model(BASE, r): "JustGRPO" for r in config["evaluation"]["runs"].values()}}),
     localrule: True
     conda:
         CONDA_ENV

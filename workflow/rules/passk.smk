@@ -3,8 +3,8 @@
 
 
 def passk_models():
-    """Base models sampled for Sec. 3 (the JustGRPO model is added by rule all)."""
-    return config["passk"].get("models", [config["base_model"]])
+    """Models sampled for Sec. 3 (base models, or JustGRPO runs' models)."""
+    return config["passk"].get("models", [BASE])
 
 
 def passk_tasks():
@@ -17,7 +17,8 @@ def orders_for(task):
 
 
 def shard_paths(model, task, order):
-    n = config["passk"]["shards"]
+    p = config["passk"]
+    n = p["sweeps"][SWEEP_ORDERS[order]["sweep"]].get("shards", p["shards"]) if order in SWEEP_ORDERS else p["shards"]
     return [f"results/samples/{model}/{task}/{order}/shard{i}of{n}.jsonl" for i in range(n)]
 
 
@@ -27,9 +28,10 @@ def shards_by_order(w):
 
 def sample_settings(w):
     p = config["passk"]
+    n_samples, max_problems = passk_sizes(w.order)
     return as_json({
-        "template": p["template"][w.task], "device": config["device"], "n_samples": p["n_samples"],
-        "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": p["seed"],
+        "template": p["template"][w.task], "device": config["device"], "n_samples": n_samples,
+        "max_problems": max_problems, "batch_size": p["batch_size"], "seed": p["seed"],
         "code_limits": config["grading"]["code"], "sampler": passk_sampler(w.order),
     })
 
@@ -41,7 +43,7 @@ rule sample:
     output:
         "results/samples/{model}/{task}/{order}/shard{shard}of{shards}.jsonl",
     wildcard_constraints:
-        order="|".join(config["passk"]["orders"]),
+        order="|".join(map(re.escape, [*config["passk"]["orders"], *SWEEP_ORDERS])),
         shard=r"\d+",
         shards=r"\d+",
     params:
@@ -122,3 +124,38 @@ def passk_outputs(model):
     return [f"results/{stage}/{model}/{task}/{name}.csv" for task in passk_tasks()
             for stage, name in (("passk", "passk"), ("passk", "coverage"),
                                 ("entropy", "bypass"), ("entropy", "connective_entropy"))]
+
+
+def sweep_tasks(setting):
+    return config["passk"]["sweeps"][setting]["tasks"]
+
+
+rule pass_at_k_sweep:
+    input:
+        lambda w: [path for o in sweep_of(config["passk"], w.sweep) for path in shard_paths(w.model, w.task, o)],
+    output:
+        passk=report("results/sweeps/{model}/{task}/{sweep}.csv", caption="../report/sweep_table.rst",
+                     category="Sec. 3: the flexibility trap", subcategory="{model}"),
+        coverage="results/sweeps/{model}/{task}/{sweep}.coverage.csv",
+    wildcard_constraints:
+        sweep="temperature|remasking",
+    params:
+        samples=lambda w: as_json({o: shard_paths(w.model, w.task, o) for o in sweep_of(config["passk"], w.sweep)}),
+        settings=lambda w: as_json({"model": w.model, "task": w.task, "ks": config["passk"]["ks"],
+                                    "bootstrap": config["passk"]["bootstrap"], "coverage": [],
+                                    "orders": {o: {**passk_sampler(o), "base_order": d["order"], "swept": w.sweep}
+                                               for o, d in sweep_of(config["passk"], w.sweep).items()}}),
+    threads: job_threads("pass_at_k")
+    resources:
+        **job_resources("pass_at_k"),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/pass_at_k_sweep/{model}/{task}/{sweep}.log",
+    shell:
+        "python -m flextrap.passk --samples {params.samples:q} --settings {params.settings:q} "
+        "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
+
+
+def sweep_outputs(model):
+    return [f"results/sweeps/{model}/{t}/{s}.csv" for s in config["passk"].get("sweeps", {}) for t in sweep_tasks(s)]

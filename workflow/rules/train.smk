@@ -11,16 +11,31 @@ def train_launcher():
     return "python"
 
 
+def train_settings(run):
+    """What `flextrap.train` takes for run `run`: its settings, and the sampler of its
+    held-out evaluations (greedy, as `evaluation`, at `heldout.gen_length`)."""
+    s, e = RUNS[run], config["evaluation"]
+    task = heldout_task(s)
+    sampler = {"gen_length": s["heldout"]["gen_length"], "steps": s["heldout"]["gen_length"],
+               "block_length": e["block_length"], "temperature": e["temperature"], "remasking": e["remasking"]}
+    heldout = {**s["heldout"], "task": task, "template": e["template"][task], "sampler": sampler}
+    return as_json({**s, "run": run, "heldout": heldout, "device": config["device"],
+                    "code_limits": config["grading"]["code"]})
+
+
 rule train_justgrpo:
     input:
-        model=lambda w: model_input(config["base_model"]),
-        data=lambda w: f"results/data/{config['justgrpo']['task']}/train.jsonl",
+        model=lambda w: model_input(BASE),
+        data=lambda w: f"results/data/{RUNS[w.run]['task']}/train.jsonl",
+        heldout=lambda w: f"results/data/{heldout_task(RUNS[w.run])}/test.jsonl",
     output:
-        directory(f"results/models/{TRAINED}"),
+        directory(model_dir(run_model(BASE, "{run}"))),
+    wildcard_constraints:
+        run="|".join(map(re.escape, TRAINED.values())) or "^$",
     params:
-        model=model_spec(config["base_model"]),
-        settings=as_json({**config["justgrpo"], "device": config["device"], "code_limits": config["grading"]["code"]}),
-        task=config["justgrpo"]["task"],
+        model=model_spec(BASE),
+        settings=lambda w: train_settings(w.run),
+        task=lambda w: RUNS[w.run]["task"],
         launch=train_launcher(),
     threads: job_threads("train_justgrpo")
     resources:
@@ -28,12 +43,12 @@ rule train_justgrpo:
     conda:
         CONDA_ENV
     log:
-        "results/logs/train_justgrpo/train.log",
+        "results/logs/train_justgrpo/{run}.log",
     benchmark:
-        "results/benchmarks/train_justgrpo/train.tsv"
+        "results/benchmarks/train_justgrpo/{run}.tsv"
     shell:
         "{params.launch} -m flextrap.train --model {params.model:q} --data {input.data} --task {params.task} "
-        "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
+        "--heldout {input.heldout} --settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
 
 
 def evaluation_job(section, task, sampler):
@@ -78,53 +93,84 @@ rule eval_accuracy:
         "--threads {threads} > {log} 2>&1"
 
 
-def eval_outputs(models):
-    return [f"results/eval/{m}/{t}/len{n}.json" for m in models for t in config["evaluation"]["template"]
-            for n in config["evaluation"]["gen_lengths"]]
+def eval_outputs(model, tasks):
+    return [f"results/eval/{model}/{t}/len{n}.json" for t in tasks for n in config["evaluation"]["gen_lengths"]]
 
 
-rule accuracy_table:
-    input:
-        eval_outputs([config["base_model"], TRAINED]),
-    output:
-        markdown="results/tables/accuracy.md",
-        latex="results/tables/accuracy.tex",
-        csv=report("results/tables/accuracy.csv", caption="../report/accuracy_table.rst",
-                   category="Sec. 4: JustGRPO"),
-    params:
-        settings=as_json({"models": {config["base_model"]: "base", TRAINED: "JustGRPO"},
-                          "tasks": list(config["evaluation"]["template"]),
-                          "gen_lengths": config["evaluation"]["gen_lengths"],
-                          "reported": config["run_name"] == "paper"}),
-        inputs=lambda w, input: as_json(list(input)),
-    localrule: True
-    conda:
-        CONDA_ENV
-    log:
-        "results/logs/accuracy_table/accuracy.log",
-    shell:
-        "python -m flextrap.tables --inputs {params.inputs:q} --settings {params.settings:q} "
-        "--out-markdown {output.markdown} --out-latex {output.latex} --out-csv {output.csv} > {log} 2>&1"
+def table_settings(models, tasks, reported):
+    """What `flextrap.tables` takes: row label of each model, columns, the paper's table beside ours."""
+    return as_json({"models": models, "tasks": tasks, "gen_lengths": config["evaluation"]["gen_lengths"],
+                    "reported": reported if config["run_name"] == "paper" else None})
 
 
-rule figure_reward_curve:
-    input:
-        f"results/models/{TRAINED}",
-    output:
-        png=report(
-            "results/figures/justgrpo/reward_curve.png",
-            caption="../report/reward_curve.rst",
-            category="Sec. 4: JustGRPO",
-        ),
-        pdf="results/figures/justgrpo/reward_curve.pdf",
-    params:
-        inputs=lambda w, input: as_json([f"{input[0]}/train_log.csv"]),
-        settings=lambda w: figure_settings(),
-    localrule: True
-    conda:
-        CONDA_ENV
-    log:
-        "results/logs/figures/justgrpo/reward_curve.log",
-    shell:
-        "python -m flextrap.plots --figure reward_curve --inputs {params.inputs:q} "
-        "--settings {params.settings:q} --out results/figures/justgrpo/reward_curve > {log} 2>&1"
+def accuracy_table_inputs():
+    """Table 1: each task's base and JustGRPO cells, from the run trained on that task."""
+    return [path for t in config["evaluation"]["template"] for m in task_models(t) for path in eval_outputs(m, [t])]
+
+
+ABLATION = config["ablation"]
+TABLES = {  # name -> (eval summaries, settings of flextrap.tables): Table 1 and the ablation (Table 5)
+    "accuracy": (accuracy_table_inputs(), table_settings(
+        {BASE: "base", **{run_model(BASE, r): "JustGRPO" for r in config["evaluation"]["runs"].values()}},
+        list(config["evaluation"]["template"]), "table1")),
+    "ablation": ([p for m in [BASE] + [run_model(BASE, r) for r in ABLATION["runs"].values()]
+                  for p in eval_outputs(m, [ABLATION["task"]])], table_settings(
+        {BASE: "base", **{run_model(BASE, r): label for label, r in ABLATION["runs"].items()}},
+        [ABLATION["task"]], "ablation")),
+}
+
+for _table, (_inputs, _settings) in TABLES.items():
+
+    rule:
+        name:
+            f"{_table}_table"
+        input:
+            _inputs,
+        output:
+            markdown=f"results/tables/{_table}.md",
+            latex=f"results/tables/{_table}.tex",
+            csv=report(f"results/tables/{_table}.csv", caption=f"../report/{_table}_table.rst",
+                       category="Sec. 4: JustGRPO"),
+        params:
+            settings=_settings,
+            inputs=lambda w, input: as_json(list(input)),
+        localrule: True
+        conda:
+            CONDA_ENV
+        log:
+            f"results/logs/{_table}_table/{_table}.log",
+        shell:
+            "python -m flextrap.tables --inputs {params.inputs:q} --settings {params.settings:q} "
+            "--out-markdown {output.markdown} --out-latex {output.latex} --out-csv {output.csv} > {log} 2>&1"
+
+
+TRAINING_FIGURES = {"reward_curve": "train_log.csv", "training_efficiency": "heldout_log.csv"}  # figure -> run log
+
+for _fig, _log in TRAINING_FIGURES.items():
+
+    rule:  # one figure over the logs of every run trained here
+        name:
+            f"figure_{_fig}"
+        input:
+            [model_dir(m) for m in TRAINED],
+        output:
+            png=report(f"results/figures/justgrpo/{_fig}.png", caption=f"../report/{_fig}.rst",
+                       category="Sec. 4: JustGRPO"),
+            pdf=f"results/figures/justgrpo/{_fig}.pdf",
+        params:
+            inputs=lambda w, input, log_name=_log: as_json([f"{d}/{log_name}" for d in input]),
+            settings=lambda w: figure_settings(),
+            figure=_fig,
+        localrule: True
+        conda:
+            CONDA_ENV
+        log:
+            f"results/logs/figures/justgrpo/{_fig}.log",
+        shell:
+            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            "--settings {params.settings:q} --out results/figures/justgrpo/{params.figure} > {log} 2>&1"
+
+
+def training_figures():
+    """Reward curves and Fig. 9, when some run is trained here (a released one has no logs)."""
+    return [f"results/figures/justgrpo/{f}.{ext}" for f in TRAINING_FIGURES for ext in ("png", "pdf")] if TRAINED else []

@@ -14,7 +14,7 @@ from importlib import import_module
 from ..errors import FlextrapError
 from ..prompts import user_message
 
-TASKS = ("synthetic", "gsm8k", "math500", "humaneval", "mbpp")
+TASKS = ("synthetic", "gsm8k", "math500", "humaneval", "mbpp", "acecode")
 
 
 def load(task: str, split: str, spec: dict) -> list[dict]:
