@@ -11,6 +11,18 @@ import torch  # noqa: E402
 WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
 
 
+def cut_at_exit(answer: list, steps: list, eos_id: int) -> int:
+    """Brute force: the forward passes after which the text of a full decode (answer ids,
+    commit step per position) is fixed: the first step after which every position before
+    the first committed EOS is committed."""
+    for t in range(max(steps) + 1):
+        committed = [s <= t for s in steps]
+        end = next((i for i, (c, tok) in enumerate(zip(committed, answer)) if c and tok == eos_id), len(answer))
+        if all(committed[:end]):
+            return t + 1
+    raise AssertionError("a full decode commits every position")
+
+
 @pytest.fixture(scope="module")
 def tiny_lm():
     """(model, tokenizer): a tiny random masked LM (real BERT, learned positions) over the synthetic task's words."""

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import cut_at_exit
 from flextrap import passk, plots, traces
 from flextrap.models import build_tiny_model, build_word_tokenizer
 from flextrap.sample import run_shard, sample_seed, shard_of
@@ -14,7 +15,7 @@ from flextrap.tasks import prepare
 SPEC = {"splits": ["test"], "templates": ["plain"],
         "generator": {"seed": 5, "n_train": 0, "n_test": 6, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
                       "modulus": 10, "ops": ["+", "-"]}}
-SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
+SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {}, "early_exit": False,
             "sampler": {"gen_length": 16, "steps": 16, "temperature": 0.8, "block_length": 4,
                         "remasking": "low_confidence"}}
 
@@ -174,3 +175,115 @@ def test_a_missing_settings_key_is_not_reported_as_a_missing_column(tmp_path):
     csv.write_text("model,task,order,k,pass_at_k,ci_low,ci_high\nm,synthetic,ar,1,0.5,0.4,0.6\n")
     with pytest.raises(KeyError, match="orders"):  # a bug in the rule's settings, not a user's table
         plots.draw("passk_curves", [str(csv)], {}, str(tmp_path / "fig"))
+
+
+# --- early exit and continuous batching (flextrap.continuous) -----------------------
+
+def exited(record: dict, mask_id: int) -> dict:
+    """A full-decode record as early exit leaves it: positions committed at or after its
+    `nfe`-th pass are masked again, with trace step -1."""
+    kept = [0 <= s < record["nfe"] for s in record["trace"]["step"]]
+    trace = {"step": [s if k else -1 for s, k in zip(record["trace"]["step"], kept)],
+             **{f: [v if k else 0.0 for v, k in zip(record["trace"][f], kept)] for f in ("entropy", "confidence")}}
+    return {**record, "token_ids": [t if k else mask_id for t, k in zip(record["token_ids"], kept)], "trace": trace}
+
+
+def without_floats(record: dict) -> dict:
+    return {**record, "trace": record["trace"]["step"]}
+
+
+@pytest.fixture(scope="module")
+def eos_prone_setup(setup):
+    """The tiny random LM with its EOS logit raised, so that answers end at varied points."""
+    import copy
+
+    model, tok, records = setup
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        model.cls.predictions.decoder.bias[tok.eos_token_id] += 3.0
+    return model, tok, records
+
+
+@pytest.mark.parametrize("order", [{"block_length": 1}, {"block_length": 4}])
+def test_early_exit_gives_the_same_samples_and_tables_with_fewer_forward_passes(eos_prone_setup, tmp_path, order):
+    model, tok, records = eos_prone_setup
+    s = {**SETTINGS, "sampler": {**SETTINGS["sampler"], **order}}
+    full = run_shard(model, tok, records, "synthetic", s, tmp_path / "full.jsonl")
+    fast = run_shard(model, tok, records, "synthetic", {**s, "early_exit": True, "batch_size": 5},
+                     tmp_path / "fast.jsonl")
+    assert {r["nfe"] for r in full} == {16} and min(r["nfe"] for r in fast) < 8
+    # the rows' exit points, recomputed by brute force from the full decode
+    for r in full:
+        r["nfe"] = cut_at_exit(r["token_ids"], r["trace"]["step"], tok.eos_token_id)
+    cut = [exited(r, tok.mask_token_id) for r in full]
+    assert [without_floats(r) for r in fast] == [without_floats(r) for r in cut]
+    for a, b in zip(fast, cut):
+        assert a["trace"]["entropy"] == pytest.approx(b["trace"]["entropy"], abs=2e-5)  # 5 decimals, BLAS rounding
+    s_tables = {"model": "m", "task": "synthetic", "ks": [1, 2, 3], "coverage": [["a", "b"]],
+                "bootstrap": {"resamples": 50, "confidence": 0.9, "seed": 0}, "orders": {"a": {}, "b": {}},
+                "connectives": ["first", "then", "so", "therefore"], "min_occurrences": 1}
+    tables = {}
+    for name in ("full", "fast"):
+        paths = {"a": [str(tmp_path / f"{name}.jsonl")], "b": [str(tmp_path / f"{name}.jsonl")]}
+        passk.main(["--samples", json.dumps(paths), "--settings", json.dumps(s_tables),
+                    "--out-passk", str(tmp_path / f"{name}-passk.csv"),
+                    "--out-coverage", str(tmp_path / f"{name}-coverage.csv")])
+        stats = {o: traces.TokenStats() for o in paths}
+        for o, ps in paths.items():
+            for r in json.loads("[" + ",".join(open(ps[0]).read().splitlines()) + "]"):
+                stats[o].add(r, tok.eos_token_id)
+        tables[name] = traces.tables(stats, traces.word_function(tok), s_tables)
+    for csv in ("passk", "coverage"):
+        assert (tmp_path / f"full-{csv}.csv").read_text() == (tmp_path / f"fast-{csv}.csv").read_text()
+    pd.testing.assert_frame_equal(tables["full"][0], tables["fast"][0])  # bypass: exactly
+    pd.testing.assert_frame_equal(tables["full"][1], tables["fast"][1], rtol=1e-6)  # mean entropies
+
+
+def test_continuous_batching_equals_the_shard_sampled_one_problem_at_a_time(eos_prone_setup, tmp_path):
+    import flextrap.sample as sample_mod
+
+    model, tok, records = eos_prone_setup
+    s = {**SETTINGS, "early_exit": True, "batch_size": 4}
+    shard = run_shard(model, tok, records, "synthetic", s, tmp_path / "shard.jsonl")
+    jobs = sample_mod.make_jobs(tok, records, "plain", 3, 0)
+    width = max(len(j.prompt_ids) for j in jobs)
+    one_at_a_time = []
+    for p in range(len(records)):
+        mine = jobs[3 * p:3 * p + 3]
+        for done in sample_mod.generate_continuous(model, [j.prompt_ids for j in mine], [j.seed for j in mine],
+                                                   batch_size=3, mask_id=tok.mask_token_id, eos_id=tok.eos_token_id,
+                                                   pad_id=tok.pad_token_id, width=width, **s["sampler"]):
+            one_at_a_time += [(mine[f.index], f) for f in done]
+    one_at_a_time.sort(key=lambda jf: jobs.index(jf[0]))
+    assert [(r["token_ids"], r["trace"]["step"], r["nfe"]) for r in shard] == \
+        [(f.answer, f.trace["step"], f.nfe) for _, f in one_at_a_time]
+
+
+def test_a_killed_continuous_shard_resumes_losing_and_repeating_nothing(eos_prone_setup, tmp_path, monkeypatch):
+    import flextrap.sample as sample_mod
+
+    model, tok, records = eos_prone_setup
+    s = {**SETTINGS, "early_exit": True, "batch_size": 4}
+    full = run_shard(model, tok, records, "synthetic", s, tmp_path / "full.jsonl")
+    out, real_append, appended = tmp_path / "killed.jsonl", sample_mod.append, []
+
+    def dying_append(path, new):
+        if len(appended) == 3:
+            raise KeyboardInterrupt  # killed in the middle of the shard, rows in flight
+        appended.append(len(new))
+        real_append(path, new)
+
+    monkeypatch.setattr(sample_mod, "append", dying_append)
+    with pytest.raises(KeyboardInterrupt):
+        run_shard(model, tok, records, "synthetic", s, out)
+    partial = next(tmp_path.glob("killed.jsonl.partial-*"))
+    assert len(partial.read_text().splitlines()) == sum(appended) < len(full)
+    real_generate, given = sample_mod.generate_continuous, []
+    monkeypatch.setattr(sample_mod, "append", real_append)
+    monkeypatch.setattr(sample_mod, "generate_continuous",
+                        lambda model, prompts, seeds, **kw: (given.append(len(prompts)),
+                                                             real_generate(model, prompts, seeds, **kw))[1])
+    resumed = run_shard(model, tok, records, "synthetic", s, out)
+    assert given == [len(full) - sum(appended)]  # only the unfinished samples are drawn again
+    assert resumed == full and not partial.exists()
+    assert len({(r["id"], r["sample"]) for r in resumed}) == len(resumed)

@@ -80,6 +80,16 @@ def test_gumbel_sampling_matches_softmax_at_temperature():
     assert torch.equal(sample_tokens(logits, 0, g), torch.zeros(20000, dtype=torch.long))
 
 
+def test_the_forbidden_mask_token_is_never_drawn_and_the_logits_are_kept():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.tensor([3.0, 1.0, 0.0]).repeat(5000, 1)  # token 0 (the mask) most likely
+    before = logits.clone()
+    for t in (0, 1.0):
+        draws = sample_tokens(logits, t, g, forbid=0)
+        assert not (draws == 0).any() and (draws == 1).any()
+    assert torch.equal(logits, before)
+
+
 def test_bad_block_length_is_rejected():
     with pytest.raises(ValueError):
         run(block_length=3)

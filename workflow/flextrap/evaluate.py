@@ -33,9 +33,10 @@ def main(argv=None) -> None:
     samples = run_shard(model, tokenizer, records, args.task, s, Path(args.out))
     accuracy = sum(r["verdict"]["correct"] for r in samples) / len(samples)
     gen_length = s["sampler"]["gen_length"]
-    nfe = sum(r.get("nfe", s["sampler"].get("steps")) for r in samples) / len(samples)  # LLaDA's: `steps` passes
+    nfe = sum(r["nfe"] for r in samples) / len(samples)
     summary = {"accuracy": round(accuracy, 4), "problems": len(samples), "gen_length": gen_length,
                "nfe": round(nfe, 2), "tokens_per_step": round(gen_length / nfe, 3),
+               "nfe_without_early_exit": s["sampler"].get("steps"),
                "seconds": round(time.time() - t0, 1),
                "protocol": provenance.record("eval_accuracy", s, model=spec, data=args.data, task=args.task)}
     write_json(args.summary, summary)

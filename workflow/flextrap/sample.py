@@ -7,10 +7,14 @@
 
 One record per sample: problem id, sample index, seed, text, the answer's token ids,
 the decode trace (commit step, entropy, confidence per generated position; see
-`sampling.Generation`) and the grader's verdict. Every sample has its own seed (from
-the run seed, the problem id and the sample index), so it reproduces whatever batch
-it is drawn in. Finished batches are appended to `<out>.partial-<settings hash>`; a
-killed run resumes there, and `<out>` appears only once the shard is complete.
+`sampling.Generation`), the forward passes it took (`nfe`) and the grader's verdict.
+Every sample has its own seed (from the run seed, the problem id and the sample
+index) and every prompt of a shard is padded to one width, so a sample is the same
+whatever batch it is drawn in. With `early_exit`, a row leaves the batch once its
+text is fixed and the next sample takes its place (`flextrap.continuous`): the same
+texts, verdicts and traces up to the exit; positions after it stay the mask token
+with trace step -1. Finished samples are appended to `<out>.partial-<settings hash>`;
+a killed run resumes there, and `<out>` appears only once the shard is complete.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from tqdm import tqdm
 
 from . import provenance
 from .cli import cli_entry, parse_args
+from .continuous import generate_continuous
 from .graders import grade
 from .jsonl import read_jsonl, write_jsonl
 from .models import load_model, set_threads
@@ -103,53 +108,68 @@ def batches_for(model, tokenizer, jobs: list, batch_size: int) -> list[list]:
     return plan_batches(jobs, batch_size, mixed)
 
 
-def draw(model, tokenizer, batch: list, sampler: dict, trace: bool):
+def prompt_groups(model, tokenizer, jobs: list) -> list[tuple[list[int], int | None]]:
+    """Indices of the jobs that may share a batch, each group with the width its prompts
+    are padded to (None: one length, no padding): every job, padded to the longest
+    prompt, when the model honours left padding; else one group per prompt length. A
+    row's samples then do not depend on the batch it is drawn in, nor on resuming."""
+    lengths = [len(j.prompt_ids) for j in jobs]
+    if len(set(lengths)) > 1 and honours_padding(model, tokenizer, jobs[0].prompt_ids):
+        return [(list(range(len(jobs))), max(lengths))]
+    return [(group, None) for group in length_batches(lengths, max(len(jobs), 1), mixed=False)]
+
+
+def draw(model, tokenizer, batch: list, sampler: dict, trace: bool, width: int | None = None):
     """One batch through LLaDA's sampler, or through the parallel one when `sampler`
     names a parallel `rule` (eb, top_k, threshold; `sampling.generate_parallel`)."""
     device = model_device(model)
     generators = [torch.Generator(device).manual_seed(j.seed) for j in batch]
     sample = generate_parallel if "rule" in sampler else generate
     return sample(model, [j.prompt_ids for j in batch], mask_id=tokenizer.mask_token_id,
-                  pad_id=pad_id_of(tokenizer), generator=generators, trace=trace, **sampler)
+                  pad_id=pad_id_of(tokenizer), generator=generators, trace=trace, width=width, **sampler)
+
+
+def graded_record(job: Job, answer: list[int], trace: dict | None, nfe: int, tokenizer, task: str,
+                  code_limits: dict) -> dict:
+    """One sample's record: its text (up to the first EOS), verdict, answer ids, forward
+    passes and, with `trace`, the decode trace (entropy and confidence to 5 decimals)."""
+    text = decode_answer(tokenizer, answer)
+    record = {"id": job.record["id"], "sample": job.index, "seed": job.seed, "text": text, "token_ids": answer,
+              "verdict": grade(task, job.record, text, code_limits).as_dict(), "nfe": nfe}
+    if trace is not None:
+        record["trace"] = {"step": trace["step"], "entropy": [round(v, 5) for v in trace["entropy"]],
+                           "confidence": [round(v, 5) for v in trace["confidence"]]}
+    return record
 
 
 def graded_records(batch: list, gen, tokenizer, task: str, code_limits: dict) -> list[dict]:
     out = []
     for row, (job, answer) in enumerate(zip(batch, gen.answers.tolist())):
-        text = decode_answer(tokenizer, answer)
-        record = {"id": job.record["id"], "sample": job.index, "seed": job.seed, "text": text,
-                  "token_ids": answer, "verdict": grade(task, job.record, text, code_limits).as_dict()}
-        if gen.nfe is not None:
-            record["nfe"] = int(gen.nfe[row])
-        if gen.trace is not None:
-            record["trace"] = {"step": gen.trace["step"][row].tolist(),
-                               "entropy": [round(v, 5) for v in gen.trace["entropy"][row].tolist()],
-                               "confidence": [round(v, 5) for v in gen.trace["confidence"][row].tolist()]}
-        out.append(record)
+        trace = None if gen.trace is None else {f: gen.trace[f][row].tolist() for f in ("step", "entropy", "confidence")}
+        out.append(graded_record(job, answer, trace, int(gen.nfe[row]), tokenizer, task, code_limits))
     return out
 
 
-def resume(partial: Path, batches: list) -> tuple[list[dict], int]:
-    """Records of the leading batches already in `partial` (a torn last write is dropped)."""
+def job_key(job: Job) -> tuple:
+    return job.record["id"], job.index
+
+
+def resume(partial: Path, jobs: list) -> dict:
+    """Records already in `partial` of the shard's jobs, by (id, sample); a torn last
+    write is dropped, and the file is rewritten with the kept records only."""
     if not partial.exists():
-        return [], 0
+        return {}
     lines = partial.read_text(encoding="utf-8").split("\n")[:-1]  # text after the last newline is torn
-    have = {}
+    wanted, have = {job_key(j) for j in jobs}, {}
     for line in lines:
         try:
             r = json.loads(line)
+        except json.JSONDecodeError:
+            break
+        if (r.get("id"), r.get("sample")) in wanted:
             have[(r["id"], r["sample"])] = r
-        except (json.JSONDecodeError, KeyError):
-            break
-    kept, done = [], 0
-    for batch in batches:
-        keys = [(j.record["id"], j.index) for j in batch]
-        if not all(k in have for k in keys):
-            break
-        kept += [have[k] for k in keys]
-        done += 1
-    write_jsonl(partial, kept)
-    return kept, done
+    write_jsonl(partial, have.values())
+    return have
 
 
 def append(path: Path, records: list[dict]) -> None:
@@ -159,28 +179,63 @@ def append(path: Path, records: list[dict]) -> None:
         os.fsync(f.fileno())
 
 
+def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict):
+    """Yield lists of graded records (with traces) for the jobs not in `done`: per batch,
+    or, with `early_exit`, as rows finish under continuous batching
+    (`continuous.generate_continuous`; same records, fewer forward passes)."""
+    if s["early_exit"] and "rule" in s["sampler"]:
+        raise ValueError("early_exit applies to LLaDA's sampler, not to a parallel rule "
+                         "(those rows already leave the batch when complete)")
+    for group, width in prompt_groups(model, tokenizer, jobs):
+        todo = [jobs[i] for i in group if job_key(jobs[i]) not in done]
+        if not todo:
+            continue
+        if s["early_exit"]:
+            rows = generate_continuous(model, [j.prompt_ids for j in todo], [j.seed for j in todo],
+                                       batch_size=s["batch_size"], mask_id=tokenizer.mask_token_id,
+                                       eos_id=tokenizer.eos_token_id, pad_id=pad_id_of(tokenizer), width=width,
+                                       **s["sampler"])
+            for finished in rows:
+                yield [graded_record(todo[f.index], f.answer, f.trace, f.nfe, tokenizer, task, s["code_limits"])
+                       for f in finished]
+            continue
+        for i in range(0, len(todo), s["batch_size"]):
+            batch = todo[i:i + s["batch_size"]]
+            gen = draw(model, tokenizer, batch, s["sampler"], trace=True, width=width)
+            yield graded_records(batch, gen, tokenizer, task, s["code_limits"])
+
+
 def run_shard(model, tokenizer, records: list, task: str, s: dict, out: Path) -> list[dict]:
+    """Every (problem, sample) of the shard, in job order; finished samples are appended
+    to `<out>.partial-<settings hash>` as they come, so a killed run resumes with none
+    lost or repeated, and `out` appears only once the shard is complete."""
     jobs = make_jobs(tokenizer, records, s["template"], s["n_samples"], s["seed"])
-    batches = batches_for(model, tokenizer, jobs, s["batch_size"]) if jobs else []
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f"{out.name}.partial-{provenance.config_hash(s)}")
-    done_records, done = resume(partial, batches)
+    done = resume(partial, jobs)
     if done:
-        print(f"resuming: {done} of {len(batches)} batches already in {partial}", flush=True)
-    bar = tqdm(total=len(jobs), initial=len(done_records), desc="samples", unit="sample", mininterval=10)
-    solved = {r["id"] for r in done_records}
-    for batch in batches[done:]:
-        gen = draw(model, tokenizer, batch, s["sampler"], trace=True)
-        new = graded_records(batch, gen, tokenizer, task, s["code_limits"])
+        print(f"resuming: {len(done)} of {len(jobs)} samples already in {partial}", flush=True)
+    bar = tqdm(total=len(jobs), initial=len(done), desc="samples", unit="sample", mininterval=10)
+    for new in sampled_records(model, tokenizer, jobs, done, task, s):
+        if not new:
+            continue
         append(partial, new)
-        done_records += new
-        solved |= {r["id"] for r in new}
-        bar.update(len(batch))
-        bar.set_postfix(problems=f"{len(solved)}/{len(records)}")
+        done.update({(r["id"], r["sample"]): r for r in new})
+        bar.update(len(new))
+        bar.set_postfix(problems=f"{len({k[0] for k in done})}/{len(records)}")
     bar.close()
-    write_jsonl(out, done_records)
+    samples = [done[job_key(j)] for j in jobs]
+    write_jsonl(out, samples)
     partial.unlink(missing_ok=True)
-    return done_records
+    return samples
+
+
+def forward_counts(samples: list[dict], sampler: dict) -> dict:
+    """Row-forward passes per sample, and what LLaDA's sampler takes without early exit
+    (`steps` for every row; None for a parallel rule)."""
+    n = max(len(samples), 1)
+    return {"row_forwards_per_sample": round(sum(r["nfe"] for r in samples) / n, 3),
+            "row_forwards_per_sample_no_exit": sampler.get("steps")}
 
 
 @cli_entry
@@ -194,12 +249,14 @@ def main(argv=None) -> None:
     model, tokenizer = load_model(spec, s.get("device", "auto"))
     t0 = time.time()
     samples = run_shard(model, tokenizer, records, args.task, s, Path(args.out))
+    forwards = forward_counts(samples, s["sampler"])
     provenance.write(f"{args.out}.provenance.json", "sample", s, model=spec, data=args.data,
                      task=args.task, shard=[int(args.shard), int(args.shards)],
-                     seconds=round(time.time() - t0, 1))
+                     seconds=round(time.time() - t0, 1), **forwards)
     correct = sum(r["verdict"]["correct"] for r in samples)
     print(f"{args.task} shard {args.shard}/{args.shards}: {len(samples)} samples of {len(records)} "
-          f"problems, {correct} correct ({time.time() - t0:.0f} s)")
+          f"problems, {correct} correct ({time.time() - t0:.0f} s); row-forward passes per sample "
+          f"{forwards['row_forwards_per_sample']} (without early exit {forwards['row_forwards_per_sample_no_exit']})")
 
 
 if __name__ == "__main__":

@@ -42,11 +42,20 @@ def uniform(shape, generator, device) -> torch.Tensor:
     return torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
 
 
-def sample_tokens(logits: torch.Tensor, temperature: float, generator=None) -> torch.Tensor:
-    """Gumbel-max sampling of softmax(logits / T) in float64, as LLaDA's add_gumbel_noise."""
+def sample_tokens(logits: torch.Tensor, temperature: float, generator=None, forbid: int | None = None) -> torch.Tensor:
+    """Gumbel-max sampling of softmax(logits / T) in float64, as LLaDA's add_gumbel_noise.
+    `forbid` (the mask token) is never drawn: committing it would leave the position
+    masked and waste the step's commit."""
     if temperature == 0:
-        return logits.argmax(-1)
-    logits = logits.double()
+        tokens = logits.argmax(-1)
+        if forbid is not None and (tokens == forbid).any():
+            drawn = tokens == forbid
+            tokens[drawn] = logits[drawn].index_fill(-1, torch.tensor([forbid], device=logits.device),
+                                                     -torch.inf).argmax(-1)
+        return tokens
+    logits = logits.to(torch.float64, copy=True)  # the caller's logits stay as they are
+    if forbid is not None:
+        logits[..., forbid] = -torch.inf
     u = uniform(logits.shape, generator, logits.device)
     return (logits.exp() / (-torch.log(u)) ** temperature).argmax(-1)
 
@@ -82,7 +91,7 @@ class Generation:
     prompt_lengths: list[int]
     gen_length: int
     trace: dict | None = None
-    nfe: torch.Tensor | None = None  # (batch,) forward passes per row, from generate_parallel
+    nfe: torch.Tensor | None = None  # (batch,) forward passes per row
 
     @property
     def answers(self) -> torch.Tensor:
@@ -94,19 +103,29 @@ def model_device(model) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def left_pad(prompts, pad_id: int | None):
-    """(ids, attention_mask or None) for a (batch, P) tensor or a list of token-id lists."""
+def padded_prompt(prompt: list[int], width: int, pad_id: int | None) -> tuple[list[int], list[int]]:
+    """(ids, attention) of one prompt left-padded with `pad_id` to `width` tokens."""
+    pad = width - len(prompt)
+    if pad < 0:
+        raise ValueError(f"a prompt of {len(prompt)} tokens does not fit width {width}")
+    if pad and pad_id is None:
+        raise ValueError("prompts of different lengths need a pad_id")
+    return [pad_id] * pad + list(prompt), [0] * pad + [1] * len(prompt)
+
+
+def left_pad(prompts, pad_id: int | None, width: int | None = None):
+    """(ids, attention_mask or None) for a (batch, P) tensor or a list of token-id lists.
+    Without `width`, lists are padded to the longest and carry a mask only when their
+    lengths differ; with it, every prompt is padded to `width` and the mask is always
+    given, so that a row's logits do not depend on the other rows of its batch."""
     if torch.is_tensor(prompts):
         return prompts, None
-    lengths = {len(q) for q in prompts}
-    if len(lengths) == 1:
-        return torch.tensor([list(q) for q in prompts]), None
-    if pad_id is None:
-        raise ValueError("prompts of different lengths need a pad_id")
-    width = max(lengths)
-    ids = torch.tensor([[pad_id] * (width - len(q)) + list(q) for q in prompts])
-    mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in prompts])
-    return ids, mask
+    if width is None:
+        if len({len(q) for q in prompts}) == 1:
+            return torch.tensor([list(q) for q in prompts]), None
+        width = max(len(q) for q in prompts)
+    ids, mask = zip(*(padded_prompt(q, width, pad_id) for q in prompts))
+    return torch.tensor(ids), torch.tensor(mask)
 
 
 @torch.no_grad()
@@ -128,13 +147,13 @@ def padding_is_exact(model, pad_id: int, mask_id: int, token_ids: list[int], rat
     return bool(masked_gap <= ratio * unmasked_gap) or bool(unmasked_gap == 0)
 
 
-def initial_state(model, prompts, gen_length: int, mask_id: int, pad_id: int | None):
-    """(x, attention_mask or None, prompt lengths): the left-padded prompts followed by
-    `gen_length` mask tokens, on the model's device."""
+def initial_state(model, prompts, gen_length: int, mask_id: int, pad_id: int | None, width: int | None = None):
+    """(x, attention_mask or None, prompt lengths): the left-padded prompts (`left_pad`)
+    followed by `gen_length` mask tokens, on the model's device."""
     if pad_id is not None and pad_id == mask_id:
         raise ValueError("pad_id must differ from mask_id")
     device = model_device(model)
-    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id, width)
     b, p = prompt_ids.shape
     x = torch.full((b, p + gen_length), mask_id, dtype=torch.long, device=device)
     x[:, :p] = prompt_ids.to(device)
@@ -144,20 +163,26 @@ def initial_state(model, prompts, gen_length: int, mask_id: int, pad_id: int | N
     return x, attention_mask, prompt_mask.sum(1).tolist()
 
 
+def check_schedule(gen_length: int, steps: int, block_length: int) -> None:
+    if gen_length % block_length or steps % (gen_length // block_length):
+        raise ValueError("block_length must divide gen_length and the block count must divide steps")
+
+
 @torch.no_grad()
 def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, temperature: float,
              remasking: str, mask_id: int, pad_id: int | None = None,
              generator: torch.Generator | None = None, trace: bool = False,
-             priority: torch.Tensor | None = None) -> Generation:
+             priority: torch.Tensor | None = None, width: int | None = None) -> Generation:
     """Sample answers for a batch of prompts: a (batch, P) tensor, or token-id lists of
-    any lengths (left-padded with `pad_id`, which must not be the mask token).
+    any lengths (left-padded with `pad_id`, which must not be the mask token; to
+    `width` when given, see `left_pad`). Every row takes `steps` forward passes
+    (`Generation.nfe`).
     `generator`: one torch.Generator, or one per prompt (each row then reproduces
     alone, whatever batch it is sampled in).
     `priority` (gen_length,): a fixed decoding order replacing the remasking score
     (the highest-priority masked position commits first; JustGRPO-Random's rollouts)."""
-    if gen_length % block_length or steps % (gen_length // block_length):
-        raise ValueError("block_length must divide gen_length and the block count must divide steps")
-    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id)
+    check_schedule(gen_length, steps, block_length)
+    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id, width)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     record = _empty_trace(b, gen_length, device) if trace else None
     num_blocks, global_step = gen_length // block_length, 0
@@ -167,7 +192,7 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
         for step in range(schedule.shape[1]):
             logits = logits_at(model, x, slice(lo, hi), attention_mask)
             still_masked = x[:, lo:hi] == mask_id
-            tokens = sample_tokens(logits, temperature, generator)
+            tokens = sample_tokens(logits, temperature, generator, forbid=mask_id)
             probs = F.softmax(logits.double(), dim=-1)
             if priority is None:
                 confidence = score(probs, tokens, remasking, generator)
@@ -181,7 +206,7 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
             if trace:
                 _record(record, commit, lo - p, global_step, probs, tokens)
             global_step += 1
-    return Generation(x, lengths, gen_length, record)
+    return Generation(x, lengths, gen_length, record, torch.full((b,), steps, dtype=torch.long))
 
 
 PARALLEL_RULES = ("eb", "top_k", "threshold")
@@ -216,7 +241,8 @@ def chosen_candidates(entropies: torch.Tensor, confidences: torch.Tensor, rule: 
 @torch.no_grad()
 def generate_parallel(model, prompts, *, gen_length: int, block_length: int, temperature: float,
                       mask_id: int, rule: str, value: float, proxy: str = "confidence",
-                      pad_id: int | None = None, generator=None, trace: bool = False) -> Generation:
+                      pad_id: int | None = None, generator=None, trace: bool = False,
+                      width: int | None = None) -> Generation:
     """Parallel decoding (paper Sec. 5): like `generate`, but each step commits as many
     tokens as `rule` allows (`chosen_candidates`) among the masked positions of the
     row's current block (the block of its left-most masked position), ranked by the
@@ -226,7 +252,7 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
         raise ValueError("block_length must divide gen_length")
     if proxy not in PROXIES:
         raise ValueError(f"unknown error proxy {proxy!r}; known: {sorted(PROXIES)}")
-    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id)
+    x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id, width)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     nfe = torch.zeros(b, dtype=torch.long, device=device)
     record = _empty_trace(b, gen_length, device) if trace else None
@@ -240,7 +266,7 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
         rows_mask = None if attention_mask is None else attention_mask[active]
         logits = logits_at(model, x[active], p + cols, rows_mask)
         rows_generator = [generator[i] for i in active.tolist()] if isinstance(generator, list) else generator
-        tokens = sample_tokens(logits, temperature, rows_generator)
+        tokens = sample_tokens(logits, temperature, rows_generator, forbid=mask_id)
         probs = F.softmax(logits.double(), dim=-1)
         still = masked[active].gather(1, cols)
         ranking = score(probs, tokens, PROXIES[proxy]).masked_fill(~still, -torch.inf)

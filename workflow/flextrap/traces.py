@@ -5,8 +5,10 @@
         --out-entropy results/entropy/tiny/synthetic/connective_entropy.csv
 
 Only an answer's text tokens count (up to its first EOS). A token is *bypassed* when,
-at the step it was committed, some position to its right had been committed earlier
-(the paper's operational definition). Its *decode entropy* is the entropy (nats) of
+at the step it was committed, some position to its right, EOS padding included, had
+been committed earlier (the paper's operational definition); a position never
+committed because the row exited early would only have been committed after every
+text token, so the counts equal those of a full decode. Its *decode entropy* is the entropy (nats) of
 the model's untempered predictive distribution at its position at that step.
 bypass.csv: per order and word, occurrences, bypassed count and rate.
 connective_entropy.csv: per order, the mean decode entropy of each connective word,
@@ -28,7 +30,10 @@ ALL_TOKENS, ALL_CONNECTIVES = "(all tokens)", "(all connectives)"
 
 
 def bypassed(steps: np.ndarray) -> np.ndarray:
-    """bypassed[i]: some j > i was committed at an earlier step than i."""
+    """bypassed[i]: some j > i was committed at an earlier step than i. A negative step
+    marks a position never committed (the row left the batch before: `flextrap.continuous`),
+    which bypasses nothing."""
+    steps = np.where(steps < 0, np.iinfo(np.int64).max, steps)
     right_min = np.minimum.accumulate(steps[::-1])[::-1]  # min over j >= i
     later = np.append(right_min[1:], np.iinfo(np.int64).max)  # min over j > i
     return later < steps

@@ -13,7 +13,8 @@ def parallel_eval_settings(w):
     name, value = w.setting.split("-", 1)  # rule names have no "-"; values may (1e-05)
     return evaluation_job("parallel", w.task, {"gen_length": p["gen_length"], "block_length": p["block_length"],
                                                "temperature": p["temperature"], "proxy": p["proxy"],
-                                               "rule": name, "value": float(value)})
+                                               "rule": name, "value": float(value)},
+                          early_exit=False)  # parallel rules end a row when its answer is complete
 
 
 rule eval_parallel:

@@ -31,7 +31,7 @@ def sample_settings(w):
     n_samples, max_problems = passk_sizes(w.order)
     return as_json({
         "template": p["template"][w.task], "device": config["device"], "n_samples": n_samples,
-        "max_problems": max_problems, "batch_size": p["batch_size"], "seed": p["seed"],
+        "max_problems": max_problems, "batch_size": p["batch_size"], "early_exit": p["early_exit"], "seed": p["seed"],
         "code_limits": config["grading"]["code"], "sampler": passk_sampler(w.order),
     })
 

@@ -51,13 +51,13 @@ rule train_justgrpo:
         "--heldout {input.heldout} --settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
 
 
-def evaluation_job(section, task, sampler):
+def evaluation_job(section, task, sampler, early_exit):
     """The settings `flextrap.evaluate` takes: one sample per test problem of `task`
     with `sampler`, sizes from config section `section` (evaluation or parallel)."""
     e = config[section]
     return as_json({
         "template": e["template"][task], "device": config["device"], "n_samples": 1,
-        "max_problems": e["max_problems"], "batch_size": e["batch_size"], "seed": 0,
+        "max_problems": e["max_problems"], "batch_size": e["batch_size"], "early_exit": early_exit, "seed": 0,
         "code_limits": config["grading"]["code"], "sampler": sampler,
     })
 
@@ -65,7 +65,8 @@ def evaluation_job(section, task, sampler):
 def eval_settings(w):
     e, n = config["evaluation"], int(w.length)
     return evaluation_job("evaluation", w.task, {"gen_length": n, "steps": n, "block_length": e["block_length"],
-                                                 "temperature": e["temperature"], "remasking": e["remasking"]})
+                                                 "temperature": e["temperature"], "remasking": e["remasking"]},
+                          e["early_exit"])
 
 
 rule eval_accuracy:
