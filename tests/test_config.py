@@ -258,7 +258,7 @@ def test_paper_dry_run_has_the_whole_study(tmp_path):
         assert {f"llada/{task}", f"llada-justgrpo-{run}/{task}"} <= evals
     assert "llada-justgrpo-gsm8k/math500" not in evals  # no GSM8K model in the MATH-500 column
     assert {"llada-justgrpo-gsm8k-random/gsm8k", "llada-justgrpo-gsm8k-fast/gsm8k"} <= evals
-    parallel = {o.split("results/parallel/")[1].rsplit("/", 1)[0] for o in jobs["eval_parallel"]}
+    parallel = {"/".join(o.split("results/parallel/")[1].split("/")[:2]) for o in jobs["eval_parallel"]}
     assert "llada-justgrpo-code/mbpp" in parallel and "llada-justgrpo-gsm8k/mbpp" not in parallel
     for rule in ("accuracy_table", "ablation_table", "figure_training_efficiency", "figure_passk_vs_temperature",
                  "figure_passk_by_remasking", "figure_parallel_decoding"):

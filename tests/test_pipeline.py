@@ -1,6 +1,7 @@
 """One real end-to-end run of the embedded default as a user runs it, at CI size
 (config/ci.yaml on top of config/config.yaml: every rule, fewer problems and steps)."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,10 +10,10 @@ import pytest
 from conftest import ROOT
 
 
-def snakemake(workdir, *args):
+def snakemake(workdir, *args, overlay=()):
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
                            "--directory", str(workdir), "--configfile", str(ROOT / "config" / "ci.yaml"),
-                           *args], capture_output=True, text=True)
+                           *map(str, overlay), *args], capture_output=True, text=True)
 
 
 @pytest.mark.slow
@@ -118,3 +119,30 @@ def test_tiny_pipeline_end_to_end(tmp_path):
                  "connective_entropy.csv", "accuracy.csv", "parallel.csv"]:
         assert f'"filename": "{name}"' in html, name
     assert "only under one order" in html  # a caption, rendered with the model and task filled in
+    assert_early_exit_changes_no_result(tmp_path)
+
+
+def assert_early_exit_changes_no_result(workdir):
+    """The same run with `early_exit: false` (every row decoded for all its steps) in a
+    copy of `workdir`: Snakemake reruns every sampling and evaluation job, and every
+    sample text, table and figure input is the same; entropies agree to rounding."""
+    full = workdir.parent / "no_early_exit"
+    shutil.copytree(workdir, full, ignore=shutil.ignore_patterns("report.html"))
+    overlay = workdir.parent / "no_early_exit.yaml"
+    overlay.write_text("passk: {early_exit: false}\nevaluation: {early_exit: false}\n")
+    rerun = snakemake(full, "--cores", "2", overlay=[overlay])
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "rule sample:" in rerun.stdout + rerun.stderr and "rule pretrain_tiny:" not in rerun.stdout + rerun.stderr
+    same = ["passk/tiny/synthetic/passk.csv", "passk/tiny/synthetic/coverage.csv", "entropy/tiny/synthetic/bypass.csv",
+            "passk/tiny-justgrpo-synthetic/synthetic/passk.csv", "sweeps/tiny/synthetic/temperature.csv",
+            "sweeps/tiny/synthetic/remasking.csv", "tables/accuracy.csv", "tables/ablation.csv"]
+    for name in same:
+        assert (workdir / "results" / name).read_text() == (full / "results" / name).read_text(), name
+    for shard in sorted((workdir / "results" / "samples").rglob("shard*.jsonl")):
+        fast = [json.loads(line) for line in shard.read_text().splitlines()]
+        slow = [json.loads(line) for line in (full / shard.relative_to(workdir)).read_text().splitlines()]
+        assert [(r["id"], r["sample"], r["text"], r["verdict"]) for r in fast] == \
+            [(r["id"], r["sample"], r["text"], r["verdict"]) for r in slow], shard
+        assert all(a["nfe"] <= b["nfe"] for a, b in zip(fast, slow))
+    entropy = [pd.read_csv(d / "results/entropy/tiny/synthetic/connective_entropy.csv") for d in (workdir, full)]
+    pd.testing.assert_frame_equal(*entropy, atol=1e-4)  # BLAS rounds by the batch's rows (README)

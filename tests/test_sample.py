@@ -1,6 +1,7 @@
 """Sharded sampling records: seeds, reproducibility, resume after a kill; Pass@k and
 entropy tables and the figures drawn from them, on a tiny random model."""
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -120,9 +121,25 @@ def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
             assert (tmp_path / f"{name}.{ext}").stat().st_size > 1000
 
 
+def evaluate_in_shards(data, model_dir, settings, out, shards):
+    """flextrap.evaluate over `shards` shards, then flextrap.eval_summary into `out` (.json)."""
+    from flextrap import eval_summary, evaluate
+    paths = []
+    for i in range(shards):
+        shard = out.with_suffix("") / f"shard{i}of{shards}.jsonl"
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        evaluate.main(["--model", json.dumps({"path": str(model_dir)}), "--data", str(data), "--task", "synthetic",
+                       "--settings", json.dumps(settings), "--shard", str(i), "--shards", str(shards),
+                       "--out", str(shard), "--summary", str(shard.with_suffix(".json"))])
+        paths.append(str(shard.with_suffix(".json")))
+    eval_summary.main(["--shards", json.dumps(paths), "--out", str(out)])
+    return json.loads(out.read_text()), [json.loads(line) for p in paths
+                                         for line in Path(p).with_suffix(".jsonl").read_text().splitlines()]
+
+
 def test_parallel_evaluation_table_and_figure(setup, tmp_path):
     """evaluate.py with parallel rules -> NFE per record, summary, table, Fig. 8."""
-    from flextrap import evaluate, parallel_table
+    from flextrap import parallel_table
 
     model, tok, records = setup
     model.save_pretrained(tmp_path / "m")
@@ -130,21 +147,17 @@ def test_parallel_evaluation_table_and_figure(setup, tmp_path):
     data = tmp_path / "test.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
     summaries = []
-    for name in ("base", "trained"):
+    for name, shards in (("base", 1), ("trained", 2)):
         for rule, value in (("eb", 0.0), ("eb", 50.0), ("top_k", 2)):
             s = {**SETTINGS, "n_samples": 1, "max_problems": 100, "device": "cpu",
                  "sampler": {"gen_length": 16, "block_length": 4, "temperature": 0.0, "proxy": "confidence",
                              "rule": rule, "value": value}}
-            out = tmp_path / "parallel" / name / "synthetic" / f"{rule}-{value}.jsonl"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            evaluate.main(["--model", json.dumps({"path": str(tmp_path / "m")}), "--data", str(data),
-                           "--task", "synthetic", "--settings", json.dumps(s), "--out", str(out),
-                           "--summary", str(out.with_suffix(".json"))])
-            summaries.append(str(out.with_suffix(".json")))
-            nfe = [json.loads(line)["nfe"] for line in out.read_text().splitlines()]
+            out = tmp_path / "parallel" / name / "synthetic" / f"{rule}-{value}.json"
+            summary, samples = evaluate_in_shards(data, tmp_path / "m", s, out, shards)
+            summaries.append(str(out))
             expected = {("eb", 0.0): 16, ("eb", 50.0): 4, ("top_k", 2): 8}[(rule, value)]
-            assert nfe == [expected] * len(records)
-            assert json.loads(out.with_suffix(".json").read_text())["tokens_per_step"] == 16 / expected
+            assert [r["nfe"] for r in samples] == [expected] * len(records)
+            assert summary["tokens_per_step"] == 16 / expected and summary["problems"] == len(records)
     parallel_table.main(["--inputs", json.dumps(summaries),
                          "--models", json.dumps({"base": "base", "trained": "JustGRPO"}),
                          "--out", str(tmp_path / "parallel.csv")])
@@ -153,6 +166,30 @@ def test_parallel_evaluation_table_and_figure(setup, tmp_path):
     plots.main(["--figure", "parallel_decoding", "--inputs", json.dumps([str(tmp_path / "parallel.csv")]),
                 "--settings", json.dumps({"dpi": 50}), "--out", str(tmp_path / "fig")])
     assert (tmp_path / "fig.pdf").stat().st_size > 1000
+
+
+def test_an_evaluation_in_shards_equals_one_job(setup, tmp_path):
+    """Sharded by problems and merged (eval_summary): the same records and summary as one
+    job over every problem, for the exact sampler with early exit (Table 1's protocol)."""
+    model, tok, records = setup
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    s = {**SETTINGS, "n_samples": 1, "max_problems": 100, "device": "cpu", "early_exit": True,
+         "sampler": {"gen_length": 16, "steps": 16, "block_length": 4, "temperature": 0.0,
+                     "remasking": "low_confidence"}}
+    one, one_samples = evaluate_in_shards(data, tmp_path / "m", s, tmp_path / "one" / "len16.json", 1)
+    three, three_samples = evaluate_in_shards(data, tmp_path / "m", s, tmp_path / "three" / "len16.json", 3)
+    assert [(r["id"], r["text"], r["nfe"]) for r in one_samples] == [(r["id"], r["text"], r["nfe"]) for r in three_samples]
+    drop = ("seconds", "protocol")
+    assert {k: v for k, v in one.items() if k not in drop} == {k: v for k, v in three.items() if k not in drop}
+    assert three["protocol"]["shards"] == 3
+    assert three["nfe"] == round(sum(r["nfe"] for r in three_samples) / len(records), 2)  # passes as taken
+    with pytest.raises(SystemExit):  # a missing shard is an error, not a smaller evaluation
+        from flextrap import eval_summary
+        eval_summary.main(["--shards", json.dumps([str(tmp_path / "three" / "len16" / "shard0of3.json")]),
+                           "--out", str(tmp_path / "bad.json")])
 
 
 @pytest.mark.parametrize("content, message", [("model,k\nx,1\ny,2,3,4,5\n", "not a readable CSV"),

@@ -91,8 +91,8 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
 PAPER_GPU_TARGETS = {  # one job of every GPU rule of config/paper.yaml
     "sample": "results/samples/llada/gsm8k/ar/shard0of64.jsonl",
     "model_check": "results/model_check/llada/gsm8k.json",
-    "eval_accuracy": "results/eval/llada/gsm8k/len256.json",
-    "eval_parallel": "results/parallel/llada/gsm8k/eb-0.5.json",
+    "eval_accuracy": "results/eval/llada/gsm8k/len256/shard0of8.json",
+    "eval_parallel": "results/parallel/llada/gsm8k/eb-0.5/shard0of4.json",
     "train_justgrpo": "results/models/llada-justgrpo-gsm8k",
 }
 

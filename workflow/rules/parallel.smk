@@ -1,6 +1,7 @@
 # Sec. 5 (Fig. 8): parallel decoding of the base model and, per task, the JustGRPO run
 # trained on it (evaluation.runs). One job per
-# (model, task, rule, value), e.g. results/parallel/tiny/synthetic/eb-0.1.json.
+# (model, task, rule, value) and shard of the problems, merged by eval_summary into
+# e.g. results/parallel/tiny/synthetic/eb-0.1.json.
 
 
 def parallel_settings():
@@ -22,10 +23,12 @@ rule eval_parallel:
         model=lambda w: model_input(w.model),
         data="results/data/{task}/test.jsonl",
     output:
-        records="results/parallel/{model}/{task}/{setting}.jsonl",
-        summary="results/parallel/{model}/{task}/{setting}.json",
+        records="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.jsonl",
+        summary="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.json",
     wildcard_constraints:
         setting=r"(eb|top_k|threshold)-[0-9.e+-]+",
+        shard=r"\d+",
+        shards=r"\d+",
     params:
         model=lambda w: model_spec(w.model),
         settings=parallel_eval_settings,
@@ -35,13 +38,13 @@ rule eval_parallel:
     conda:
         CONDA_ENV
     log:
-        "results/logs/eval_parallel/{model}/{task}/{setting}.log",
+        "results/logs/eval_parallel/{model}/{task}/{setting}/shard{shard}of{shards}.log",
     benchmark:
-        "results/benchmarks/eval_parallel/{model}/{task}/{setting}.tsv"
+        "results/benchmarks/eval_parallel/{model}/{task}/{setting}/shard{shard}of{shards}.tsv"
     shell:
         "python -m flextrap.evaluate --model {params.model:q} --data {input.data} --task {wildcards.task} "
-        "--settings {params.settings:q} --out {output.records} --summary {output.summary} "
-        "--threads {threads} > {log} 2>&1"
+        "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
+        "--out {output.records} --summary {output.summary} --threads {threads} > {log} 2>&1"
 
 
 def parallel_summaries():

@@ -74,10 +74,12 @@ rule eval_accuracy:
         model=lambda w: model_input(w.model),
         data="results/data/{task}/test.jsonl",
     output:
-        records="results/eval/{model}/{task}/len{length}.jsonl",
-        summary="results/eval/{model}/{task}/len{length}.json",
+        records="results/eval/{model}/{task}/len{length}/shard{shard}of{shards}.jsonl",
+        summary="results/eval/{model}/{task}/len{length}/shard{shard}of{shards}.json",
     wildcard_constraints:
         length=r"\d+",
+        shard=r"\d+",
+        shards=r"\d+",
     params:
         model=lambda w: model_spec(w.model),
         settings=eval_settings,
@@ -87,11 +89,37 @@ rule eval_accuracy:
     conda:
         CONDA_ENV
     log:
-        "results/logs/eval_accuracy/{model}/{task}/len{length}.log",
+        "results/logs/eval_accuracy/{model}/{task}/len{length}/shard{shard}of{shards}.log",
+    benchmark:
+        "results/benchmarks/eval_accuracy/{model}/{task}/len{length}/shard{shard}of{shards}.tsv"
     shell:
         "python -m flextrap.evaluate --model {params.model:q} --data {input.data} --task {wildcards.task} "
-        "--settings {params.settings:q} --out {output.records} --summary {output.summary} "
-        "--threads {threads} > {log} 2>&1"
+        "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
+        "--out {output.records} --summary {output.summary} --threads {threads} > {log} 2>&1"
+
+
+EVAL_SECTIONS = {"eval": "evaluation", "parallel": "parallel"}  # results/<kind>/ -> its config section
+
+
+rule eval_summary:
+    input:
+        lambda w: [f"results/{w.kind}/{w.model}/{w.task}/{w.name}/shard{i}of{n}.json"
+                   for n in [config[EVAL_SECTIONS[w.kind]]["shards"]] for i in range(n)],
+    output:
+        "results/{kind}/{model}/{task}/{name}.json",
+    wildcard_constraints:
+        kind="|".join(EVAL_SECTIONS),
+        model=r"[^/]+",
+        name=r"len\d+|(eb|top_k|threshold)-[0-9.e+-]+",
+    params:
+        shards=lambda w, input: as_json(list(input)),
+    localrule: True
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/eval_summary/{kind}/{model}/{task}/{name}.log",
+    shell:
+        "python -m flextrap.eval_summary --shards {params.shards:q} --out {output} > {log} 2>&1"
 
 
 def eval_outputs(model, tasks):
