@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from .models import logits_at
-from .sampling import (check_schedule, entropy, model_device, num_transfer_tokens, padded_prompt,
-                       sample_tokens, score)
+from .sampling import (check_schedule, empty_trace, model_device, num_transfer_tokens, padded_prompt,
+                       sample_tokens, score, trace_values)
 
 
 @dataclass
@@ -54,9 +54,7 @@ class Slots:
         self.job = [-1] * size
         self.generator = [None] * size
         self.block, self.step, self.nfe = [0] * size, [0] * size, [0] * size
-        self.trace = {f: torch.zeros(size, gen_length, device=device,
-                                     dtype=torch.float64 if f in ("entropy", "confidence") else torch.long)
-                      for f in ("step", "entropy", "confidence", "token")}
+        self.trace = empty_trace(size, gen_length, device)
 
     def fill(self, slot: int, index: int, prompt: list[int], seed: int) -> None:
         ids, attention = padded_prompt(prompt, self.width, self.pad_id)
@@ -134,9 +132,7 @@ def _step(model, slots: Slots, active: list[int], schedule: list[int], block_len
     slots.x[rows[:, None], cols] = torch.where(commit, tokens, current)
     answer_cols = cols - slots.width
     step = torch.tensor([slots.nfe[s] for s in active], device=slots.device)[:, None].expand_as(tokens)
-    values = {"step": step, "entropy": entropy(probs),
-              "confidence": probs.gather(-1, tokens[..., None]).squeeze(-1), "token": tokens}
-    for field, value in values.items():
+    for field, value in trace_values(probs, tokens, step).items():
         old = slots.trace[field][rows[:, None], answer_cols]
         slots.trace[field][rows[:, None], answer_cols] = torch.where(commit, value, old)
     for s in active:

@@ -184,7 +184,7 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
     check_schedule(gen_length, steps, block_length)
     x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id, width)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
-    record = _empty_trace(b, gen_length, device) if trace else None
+    record = empty_trace(b, gen_length, device) if trace else None
     num_blocks, global_step = gen_length // block_length, 0
     for block in range(num_blocks):
         lo, hi = p + block * block_length, p + (block + 1) * block_length
@@ -255,7 +255,7 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
     x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id, width)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     nfe = torch.zeros(b, dtype=torch.long, device=device)
-    record = _empty_trace(b, gen_length, device) if trace else None
+    record = empty_trace(b, gen_length, device) if trace else None
     while True:
         masked = x[:, p:] == mask_id
         active = masked.any(1).nonzero().flatten()
@@ -285,18 +285,22 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
     return Generation(x, lengths, gen_length, record, nfe)
 
 
-def _empty_trace(b: int, gen_length: int, device) -> dict:
+def empty_trace(b: int, gen_length: int, device) -> dict:
     return {f: torch.zeros(b, gen_length, device=device,
                            dtype=torch.float64 if f in ("entropy", "confidence") else torch.long)
             for f in TRACE_FIELDS}
 
 
+def trace_values(probs: torch.Tensor, tokens: torch.Tensor, step: torch.Tensor) -> dict:
+    """The TRACE_FIELDS of the sampled `tokens` under `probs`, with their commit `step`."""
+    return {"step": step, "entropy": entropy(probs),
+            "confidence": probs.gather(-1, tokens[..., None]).squeeze(-1), "token": tokens}
+
+
 def _record(record: dict, commit: torch.Tensor, offset: int, step: int, probs, tokens) -> None:
     """Store the trace of the positions committed at this step (the block starts at `offset`)."""
     cols = slice(offset, offset + commit.shape[1])
-    values = {"step": torch.full_like(tokens, step), "entropy": entropy(probs),
-              "confidence": probs.gather(-1, tokens[..., None]).squeeze(-1), "token": tokens}
-    for field, value in values.items():
+    for field, value in trace_values(probs, tokens, torch.full_like(tokens, step)).items():
         record[field][:, cols] = torch.where(commit, value, record[field][:, cols])
 
 

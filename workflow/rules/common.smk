@@ -112,3 +112,8 @@ def job_resources(rule):
 
 
 CONDA_ENV = "../../envs/cluster-gpu.yaml"  # conda env of every rule under --sdm conda (the cluster)
+
+
+# The wildcard name of one parallel-decoding setting: "<rule>-<value>", e.g. eb-0.1, top_k-2
+# (rules as sampling.PARALLEL_RULES; values may hold "-", as in 1e-05).
+PARALLEL_SETTING = r"(eb|top_k|threshold)-[0-9.e+-]+"

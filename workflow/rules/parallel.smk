@@ -26,7 +26,7 @@ rule eval_parallel:
         records="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.jsonl",
         summary="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.json",
     wildcard_constraints:
-        setting=r"(eb|top_k|threshold)-[0-9.e+-]+",
+        setting=PARALLEL_SETTING,
         shard=r"\d+",
         shards=r"\d+",
     params:

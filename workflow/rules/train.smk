@@ -110,7 +110,7 @@ rule eval_summary:
     wildcard_constraints:
         kind="|".join(EVAL_SECTIONS),
         model=r"[^/]+",
-        name=r"len\d+|(eb|top_k|threshold)-[0-9.e+-]+",
+        name=r"len\d+|" + PARALLEL_SETTING,
     params:
         shards=lambda w, input: as_json(list(input)),
     localrule: True
