@@ -4,7 +4,7 @@
         [--data results/data/synthetic/test.jsonl] [--orders ar,arbitrary] [--threads 2]
 
 One Pass@k shard of the embedded default (its model, task, sizes and sampler settings,
-read from the config) is sampled twice per order with `flextrap.sample.run_shard`:
+from `flextrap.job_settings`, as rule `sample` gets them) is sampled twice per order with `flextrap.sample.run_shard`:
 every row decoded for all `steps` passes in planned batches, and with `early_exit`
 (a row leaves once its text is fixed, its slot takes the next sample). Prints the
 row-forward passes per sample (one row in one forward pass) and the wall time per
@@ -24,19 +24,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+from flextrap.job_settings import passk_job  # noqa: E402
 from flextrap.jsonl import read_jsonl  # noqa: E402
 from flextrap.models import load_model, set_threads  # noqa: E402
 from flextrap.sample import run_shard, shard_of  # noqa: E402
-
-
-def shard_settings(config: dict, task: str, order: str) -> dict:
-    """What rule `sample` hands `flextrap.sample` for `order` (workflow/rules/passk.smk)."""
-    p = config["passk"]
-    spec = {k: v for k, v in p["orders"][order].items() if k != "tasks"}
-    return {"template": p["template"][task], "device": "cpu", "n_samples": p["n_samples"],
-            "max_problems": p["max_problems"], "batch_size": p["batch_size"], "seed": p["seed"],
-            "code_limits": config["grading"]["code"],
-            "sampler": {"gen_length": p["gen_length"], "steps": p["steps"], "temperature": p["temperature"], **spec}}
 
 
 def truncated(record: dict, mask_id: int) -> tuple:
@@ -78,7 +69,7 @@ def main() -> None:
           f"batch {p['batch_size']}, {p['gen_length']} tokens in {p['steps']} steps, T {p['temperature']}")
     print("order | row-forwards/sample full, early exit, ratio | seconds/sample full, early exit, ratio")
     for order in args.orders.split(","):
-        s = shard_settings(config, args.task, order)
+        s = passk_job(config, args.task, order)  # what rule `sample` hands a shard
         with tempfile.TemporaryDirectory() as tmp:
             out = {}
             for name, early in (("full", False), ("early exit", True)):

@@ -232,7 +232,7 @@ def test_model_check_under_a_task_limited_order_gets_plain_sampler_settings(tmp_
     result = snakemake("-n", "-p", "--configfile", str(path), "-s", str(ROOT / "Snakefile"),
                        "--directory", str(tmp_path), "results/model_check/llada/humaneval.json")
     assert result.returncode == 0, result.stderr[-2000:]
-    command = next(line for line in result.stdout.splitlines() if "flextrap.model_check" in line)
+    command = next(line for line in result.stdout.splitlines() if "flextrap.stages.model_check" in line)
     assert '"block_length": 8' in command and '"tasks"' not in command
 
 

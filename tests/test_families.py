@@ -131,12 +131,13 @@ def test_padding_check_holds_in_bf16_and_finds_a_model_that_ignores_the_mask(hub
 
 
 def test_sampling_groups_prompts_by_length_and_names_the_model_that_ignores_the_mask(hubs, capsys):
-    from flextrap.sample import Job, batches_for
+    from flextrap.sample import Job, prompt_groups
 
     model, tok, prompts = loaded(hubs["llada_old"])
     jobs = [Job({"id": str(i)}, 0, i, p) for i, p in enumerate(prompts * 2)]
-    batches = batches_for(model, tok, jobs, batch_size=4)
-    assert all(len({len(j.prompt_ids) for j in b}) == 1 for b in batches) and len(batches) == 2
+    groups = prompt_groups(model, tok, jobs)
+    assert all(len({len(jobs[i].prompt_ids) for i in g}) == 1 and width is None for g, width in groups)
+    assert len(groups) == 2
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "llada-hub" in out and "ignores attention_mask" in out
 
@@ -156,7 +157,7 @@ def test_preflight_passes_on_each_replica(tmp_path, name):
 
 
 def run_preflight(spec, tmp_path, capsys):
-    from flextrap.preflight import main
+    from flextrap.stages.preflight import main
 
     out = tmp_path / "report.json"
     with pytest.raises(SystemExit) as exit_:
@@ -185,7 +186,7 @@ def test_code_that_does_not_load_fails_the_load_check_in_one_line(tmp_path, caps
 
 
 def test_the_preflight_report_lists_every_check(tmp_path, capsys):
-    from flextrap.preflight import main
+    from flextrap.stages.preflight import main
 
     spec = replica_hub(tmp_path, "llada", weights=False)
     main(["--model", json.dumps(spec), "--settings", json.dumps(SETTINGS), "--out", str(tmp_path / "r.json")])

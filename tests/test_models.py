@@ -69,7 +69,7 @@ def test_hub_model_offline_is_a_clear_error(monkeypatch):
 def test_fetch_offline_is_one_line_and_jobs_read_the_cache_only(monkeypatch, tmp_path):
     spec = {"hf_id": "GSAI-ML/LLaDA-8B-Instruct", "revision": "08b83a6feb34df1a6011b80c3c00c7563e963b07"}
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    out = subprocess.run([sys.executable, "-m", "flextrap.fetch", "--model", json.dumps(spec),
+    out = subprocess.run([sys.executable, "-m", "flextrap.stages.fetch_model", "--model", json.dumps(spec),
                           "--out", str(tmp_path / "llada.fetched.json")], capture_output=True, text=True, env=env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: could not load model GSAI-ML/LLaDA-8B-Instruct") and "huggingface-cli download" in out.stderr

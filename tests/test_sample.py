@@ -1,16 +1,23 @@
 """Sharded sampling records: seeds, reproducibility, resume after a kill; Pass@k and
 entropy tables and the figures drawn from them, on a tiny random model."""
+import importlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-
 from conftest import cut_at_exit
-from flextrap import passk, plots, traces
+from flextrap import plots, traces
 from flextrap.models import build_tiny_model, build_word_tokenizer
 from flextrap.sample import run_shard, sample_seed, shard_of
+from flextrap.stages import (
+    entropy_stats,
+    eval_accuracy,
+    eval_summary,
+    parallel_table,
+    pass_at_k,
+)
 from flextrap.tasks import prepare
 
 SPEC = {"splits": ["test"], "templates": ["plain"],
@@ -83,6 +90,11 @@ def test_a_killed_shard_resumes_without_redoing_finished_batches(setup, tmp_path
     assert resumed == full and not partial.exists()
 
 
+def figure_stage(name):
+    """The stage module of rule figure_<name>."""
+    return importlib.import_module(f"flextrap.stages.figure_{name}")
+
+
 def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
     model, tok, records = setup
     orders = {"ar": {"block_length": 1, "remasking": "low_confidence"},
@@ -95,7 +107,7 @@ def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
     s = {"model": "m", "task": "synthetic", "ks": [1, 2, 3], "coverage": [["ar", "arbitrary"]],
          "bootstrap": {"resamples": 50, "confidence": 0.9, "seed": 0}, "orders": orders,
          "connectives": ["first", "then", "so", "therefore"], "min_occurrences": 1}
-    passk.main(["--samples", json.dumps(paths), "--settings", json.dumps(s),
+    pass_at_k.main(["--samples", json.dumps(paths), "--settings", json.dumps(s),
                 "--out-passk", str(tmp_path / "passk.csv"), "--out-coverage", str(tmp_path / "coverage.csv")])
     table = pd.read_csv(tmp_path / "passk.csv")
     assert set(table.order) == {"ar", "arbitrary"} and list(table.k[:3]) == [1, 2, 3]
@@ -103,7 +115,7 @@ def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
     assert cov.only_a + cov.only_b + cov.both + cov.neither == len(records)
     tok.save_pretrained(tmp_path / "model")
     (tmp_path / "model" / "config.json").write_text("{}")
-    traces.main(["--samples", json.dumps(paths), "--model", json.dumps({"path": str(tmp_path / "model")}),
+    entropy_stats.main(["--samples", json.dumps(paths), "--model", json.dumps({"path": str(tmp_path / "model")}),
                  "--settings", json.dumps(s), "--out-bypass", str(tmp_path / "bypass.csv"),
                  "--out-entropy", str(tmp_path / "entropy.csv")])
     bypass = pd.read_csv(tmp_path / "bypass.csv")
@@ -115,20 +127,19 @@ def test_tables_and_figures_from_sampled_shards(setup, tmp_path):
     inputs = {"passk_curves": "passk.csv", "coverage": "coverage.csv", "passk_vs_block_length": "passk.csv",
               "bypassed_tokens": "bypass.csv", "connective_entropy": "entropy.csv"}
     for name, csv in inputs.items():
-        plots.main(["--figure", name, "--inputs", json.dumps([str(tmp_path / csv)]),
+        figure_stage(name).main(["--inputs", json.dumps([str(tmp_path / csv)]),
                     "--settings", json.dumps(figure_settings), "--out", str(tmp_path / name)])
         for ext in ("png", "pdf"):
             assert (tmp_path / f"{name}.{ext}").stat().st_size > 1000
 
 
 def evaluate_in_shards(data, model_dir, settings, out, shards):
-    """flextrap.evaluate over `shards` shards, then flextrap.eval_summary into `out` (.json)."""
-    from flextrap import eval_summary, evaluate
+    """Rule eval_accuracy's stage over `shards` shards, then eval_summary's into `out` (.json)."""
     paths = []
     for i in range(shards):
         shard = out.with_suffix("") / f"shard{i}of{shards}.jsonl"
         shard.parent.mkdir(parents=True, exist_ok=True)
-        evaluate.main(["--model", json.dumps({"path": str(model_dir)}), "--data", str(data), "--task", "synthetic",
+        eval_accuracy.main(["--model", json.dumps({"path": str(model_dir)}), "--data", str(data), "--task", "synthetic",
                        "--settings", json.dumps(settings), "--shard", str(i), "--shards", str(shards),
                        "--out", str(shard), "--summary", str(shard.with_suffix(".json"))])
         paths.append(str(shard.with_suffix(".json")))
@@ -138,8 +149,7 @@ def evaluate_in_shards(data, model_dir, settings, out, shards):
 
 
 def test_parallel_evaluation_table_and_figure(setup, tmp_path):
-    """evaluate.py with parallel rules -> NFE per record, summary, table, Fig. 8."""
-    from flextrap import parallel_table
+    """Evaluations with parallel rules -> NFE per record, summary, table, Fig. 8."""
 
     model, tok, records = setup
     model.save_pretrained(tmp_path / "m")
@@ -163,7 +173,7 @@ def test_parallel_evaluation_table_and_figure(setup, tmp_path):
                          "--out", str(tmp_path / "parallel.csv")])
     table = pd.read_csv(tmp_path / "parallel.csv")
     assert len(table) == 6 and set(table.method) == {"base", "JustGRPO"}
-    plots.main(["--figure", "parallel_decoding", "--inputs", json.dumps([str(tmp_path / "parallel.csv")]),
+    figure_stage("parallel_decoding").main(["--inputs", json.dumps([str(tmp_path / "parallel.csv")]),
                 "--settings", json.dumps({"dpi": 50}), "--out", str(tmp_path / "fig")])
     assert (tmp_path / "fig.pdf").stat().st_size > 1000
 
@@ -187,7 +197,6 @@ def test_an_evaluation_in_shards_equals_one_job(setup, tmp_path):
     assert three["protocol"]["shards"] == 3
     assert three["nfe"] == round(sum(r["nfe"] for r in three_samples) / len(records), 2)  # passes as taken
     with pytest.raises(SystemExit):  # a missing shard is an error, not a smaller evaluation
-        from flextrap import eval_summary
         eval_summary.main(["--shards", json.dumps([str(tmp_path / "three" / "len16" / "shard0of3.json")]),
                            "--out", str(tmp_path / "bad.json")])
 
@@ -200,7 +209,7 @@ def test_figure_of_a_bad_table_is_an_error_message_not_a_traceback(tmp_path, cap
     csv = tmp_path / "passk.csv"
     csv.write_text(content)
     with pytest.raises(SystemExit) as exit_:
-        plots.main(["--figure", "passk_curves", "--inputs", json.dumps([str(csv)]), "--settings", "{}",
+        figure_stage("passk_curves").main(["--inputs", json.dumps([str(csv)]), "--settings", "{}",
                     "--out", str(tmp_path / "fig")])
     assert exit_.value.code == 1
     err = capsys.readouterr().err
@@ -262,7 +271,7 @@ def test_early_exit_gives_the_same_samples_and_tables_with_fewer_forward_passes(
     tables = {}
     for name in ("full", "fast"):
         paths = {"a": [str(tmp_path / f"{name}.jsonl")], "b": [str(tmp_path / f"{name}.jsonl")]}
-        passk.main(["--samples", json.dumps(paths), "--settings", json.dumps(s_tables),
+        pass_at_k.main(["--samples", json.dumps(paths), "--settings", json.dumps(s_tables),
                     "--out-passk", str(tmp_path / f"{name}-passk.csv"),
                     "--out-coverage", str(tmp_path / f"{name}-coverage.csv")])
         stats = {o: traces.TokenStats() for o in paths}
@@ -324,3 +333,24 @@ def test_a_killed_continuous_shard_resumes_losing_and_repeating_nothing(eos_pron
     assert given == [len(full) - sum(appended)]  # only the unfinished samples are drawn again
     assert resumed == full and not partial.exists()
     assert len({(r["id"], r["sample"]) for r in resumed}) == len(resumed)
+
+
+def test_model_check_is_the_pass1_of_the_samples_it_writes(setup, tmp_path):
+    """Rule model_check samples through the same loop as rule sample and reports the
+    unbiased Pass@1 of exactly the samples it writes."""
+    from flextrap.stages import model_check
+
+    model, tok, records = setup
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    s = {**SETTINGS, "max_problems": 4, "device": "cpu", "sampler": {**SETTINGS["sampler"], "temperature": 1.5}}
+    model_check.main(["--model", json.dumps({"path": str(tmp_path / "m")}), "--data", str(data),
+                      "--task", "synthetic", "--settings", json.dumps(s), "--samples", str(tmp_path / "c.jsonl"),
+                      "--out", str(tmp_path / "c.json")])
+    card = json.loads((tmp_path / "c.json").read_text())
+    samples = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    assert len(samples) == 4 * 3 and card["problems"] == 4 and card["samples_per_problem"] == 3
+    assert card["pass@1"] == round(sum(r["verdict"]["correct"] for r in samples) / 12, 4)
+    assert samples == run_shard(model, tok, records[:4], "synthetic", s, tmp_path / "again.jsonl")

@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from flextrap import tables
+from flextrap.stages import ablation_table, accuracy_table
 
 
 def test_accuracy_table_marks_reported_rows(tmp_path):
@@ -17,8 +17,8 @@ def test_accuracy_table_marks_reported_rows(tmp_path):
     settings = {"models": {"llada": "base", "llada-justgrpo": "JustGRPO"}, "tasks": ["gsm8k", "mbpp"],
                 "gen_lengths": [128, 256], "reported": "table1"}
     out = {k: tmp_path / f"t.{k}" for k in ("md", "tex", "csv")}
-    tables.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings),
-                 "--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])])
+    accuracy_table.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings),
+                         "--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])])
     md = out["md"].read_text()
     assert "| JustGRPO (reported) | 83.8 / 89.1 | 50.6 / 52.4 |" in md
     assert "| JustGRPO | 70.0 / 80.0 | - / - |" in md and "| base | 50.0 / 60.0 | - / - |" in md
@@ -42,12 +42,12 @@ def test_table1_takes_each_column_from_its_own_run_and_the_ablation_its_reported
                 "tasks": ["gsm8k", "mbpp"], "gen_lengths": [256], "reported": None}
     out = {k: tmp_path / f"t.{k}" for k in ("md", "tex", "csv")}
     args = ["--out-markdown", str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])]
-    tables.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings), *args])
+    accuracy_table.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings), *args])
     md = out["md"].read_text()
     assert "| JustGRPO | 90.0 | 45.0 |" in md and "| base | 50.0 | 30.0 |" in md and "reported" not in md
     ablation = {"models": {"llada": "base", "llada-justgrpo-gsm8k": "JustGRPO"}, "tasks": ["gsm8k"],
                 "gen_lengths": [128, 256], "reported": "ablation"}
-    tables.main(["--inputs", json.dumps(inputs[:2]), "--settings", json.dumps(ablation), *args])
+    ablation_table.main(["--inputs", json.dumps(inputs[:2]), "--settings", json.dumps(ablation), *args])
     md = out["md"].read_text()
     assert "| JustGRPO-Random (reported) | - / 82.2 |" in md and "| base (reported) | - / 78.6 |" in md
     assert "| JustGRPO | - / 90.0 |" in md

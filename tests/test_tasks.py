@@ -186,7 +186,7 @@ def test_reading_rule_stops_on_bad_data_with_file_and_line(tmp_path):
     bad = tmp_path / "train.jsonl"
     bad.write_text('{"id": "x", "prompts": {"plain": "a"}, "solution": "b"}\n{"id": "y", "prom')
     result = subprocess.run(
-        [sys.executable, "-m", "flextrap.pretrain", "--train", str(bad), "--out", str(tmp_path / "m"),
+        [sys.executable, "-m", "flextrap.stages.pretrain_tiny", "--train", str(bad), "--out", str(tmp_path / "m"),
          "--settings", json.dumps(settings)], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "workflow")})
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {bad}:2: truncated last line (file cut short?)"

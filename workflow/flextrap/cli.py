@@ -1,4 +1,4 @@
-"""What every `python -m flextrap.<module>` entry point shares: arguments and error reporting."""
+"""What every `python -m flextrap.stages.<rule>` entry point shares: arguments and error reporting."""
 from __future__ import annotations
 
 import argparse

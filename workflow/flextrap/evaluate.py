@@ -1,28 +1,16 @@
-"""Accuracy of a model on a task's test split with one sampler: paper Table 1 (greedy,
-one token per step, semi-AR blocks) and Sec. 5 (a parallel rule, `sampling.generate_parallel`;
-the summary then also gives forward passes (NFE) and tokens per step).
-
-    python -m flextrap.evaluate --model '<json model spec>' --data results/data/gsm8k/test.jsonl \\
-        --task gsm8k --settings '<json>' --shard 0 --shards 8 \\
-        --out results/eval/base/gsm8k/len256/shard0of8.jsonl --summary results/eval/base/gsm8k/len256/shard0of8.json
-
-One job evaluates one shard of the test problems (`sample.shard_of`, as Pass@k sampling
-does), so a preempted job loses one shard's work at most. The per-problem records (text,
-verdict, trace) go to --out, resumable like any sample shard (`flextrap.sample`); the
-shard's summary (`summarize`) holds its accuracy, time and protocol; `flextrap.eval_summary`
-merges the shards.
+"""Accuracy of a model on a task's test split with one sampler, one sample per problem:
+Table 1 (greedy, one token per step, semi-AR blocks) and Sec. 5 (a parallel rule,
+`sampling.generate_parallel`; the summary then also gives forward passes (NFE) and
+tokens per step). A job evaluates one shard of the problems; `merged_summary` joins the
+shards' records as if one job had evaluated every problem.
 """
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from . import provenance
-from .cli import cli_entry, parse_args
-from .jsonl import read_jsonl, write_json
-from .models import load_model, set_threads
-from .sample import run_shard, shard_of
+from .errors import FlextrapError
+from .jsonl import read_jsonl
 
 
 def summarize(samples: list, sampler: dict) -> dict:
@@ -35,23 +23,15 @@ def summarize(samples: list, sampler: dict) -> dict:
             "nfe_without_early_exit": sampler.get("steps")}
 
 
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "data", "task", "settings", "shard", "shards", "out", "summary"], argv,
-                      threads=True)
-    s, spec = json.loads(args.settings), json.loads(args.model)
-    set_threads(args.threads)
-    shard = [int(args.shard), int(args.shards)]
-    records = shard_of(read_jsonl(args.data, required=("id", "prompts"))[: s["max_problems"]], *shard)
-    model, tokenizer = load_model(spec, s.get("device", "auto"))
-    t0 = time.time()
-    samples = run_shard(model, tokenizer, records, args.task, s, Path(args.out))
-    summary = {**summarize(samples, s["sampler"]), "seconds": round(time.time() - t0, 1), "shard": shard,
-               "protocol": provenance.record("evaluate", s, model=spec, data=args.data, task=args.task)}
-    write_json(args.summary, summary)
-    print(f"{args.task} len {summary['gen_length']} shard {shard[0]}/{shard[1]}: accuracy "
-          f"{summary['accuracy']:.3f} over {len(samples)} problems")
-
-
-if __name__ == "__main__":
-    main()
+def merged_summary(shard_paths: list[str]) -> dict:
+    """One evaluation's summary from its shard summaries and the records beside each
+    (`.jsonl`); `seconds` adds the shards' times (GPU-seconds when shards run side by
+    side); the protocol is shard 0's, with the shard count."""
+    shards = [json.loads(Path(p).read_text()) for p in shard_paths]
+    counts = {s["shard"][1] for s in shards}
+    if counts != {len(shards)} or sorted(s["shard"][0] for s in shards) != list(range(len(shards))):
+        raise FlextrapError(f"expected shards 0..{len(shards) - 1} of {len(shards)}, got {[s['shard'] for s in shards]}")
+    samples = [r for p in shard_paths for r in read_jsonl(Path(p).with_suffix(".jsonl"))]
+    protocol = {**shards[0]["protocol"], "shards": len(shards)}
+    return {**summarize(samples, protocol["settings"]["sampler"]),
+            "seconds": round(sum(s["seconds"] for s in shards), 1), "protocol": protocol}

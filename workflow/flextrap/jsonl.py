@@ -2,6 +2,8 @@
 JSON-lines reads that name the file and line on bad input."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -33,6 +35,15 @@ def write_text(path: str | Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_csv(path: str | Path, rows: list[dict], fields: list[str]) -> None:
+    """Rows as CSV with header `fields` (a training log)."""
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, out.getvalue())
 
 
 def write_json(path: str | Path, obj) -> None:

@@ -1,8 +1,4 @@
-"""Pass@k curves and coverage from sample shards (paper Sec. 3, Fig. 3-5).
-
-    python -m flextrap.passk --samples '{"ar": [shard, ...], "arbitrary": [...]}' \\
-        --settings '<json>' --out-passk results/passk/tiny/synthetic/passk.csv \\
-        --out-coverage results/passk/tiny/synthetic/coverage.csv
+"""Pass@k curves and coverage from sample shards (paper Sec. 3, Fig. 3-5, 10-11).
 
 passk.csv: one row per order and k with the unbiased pass@k (mean over problems),
 a percentile bootstrap interval over problems, and the order's sampler settings.
@@ -11,30 +7,41 @@ least one of the n samples only under A, only under B, under both, under neither
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 import pandas as pd
 
-from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .jsonl import read_jsonl, write_text
-from .metrics import coverage, pass_at_k_curve
+from .metrics import coverage, mean_pass_at_k, pass_at_k_curve
+
+
+def correct_counts(records, where: str = "the samples") -> dict[str, tuple[int, int]]:
+    """(n, c) per problem id: its samples and how many the grader passed."""
+    counts = defaultdict(lambda: [0, 0])
+    for r in records:
+        counts[r["id"]][0] += 1
+        counts[r["id"]][1] += int(bool(r["verdict"]["correct"]))
+    if not counts:
+        raise FlextrapError(f"no samples in {where}")
+    ns = {n for n, _ in counts.values()}
+    if len(ns) > 1:
+        raise FlextrapError(f"problems have different sample counts {sorted(ns)} in {where}")
+    return {i: tuple(c) for i, c in counts.items()}
+
+
+def pass1_card(samples: list[dict], examples: int = 5) -> dict:
+    """A model's card from its graded samples: the unbiased Pass@1 (mean over problems of
+    correct / n), the sizes, and the first `examples` samples."""
+    counts = correct_counts(samples)
+    return {"pass@1": round(mean_pass_at_k(list(counts.values()), 1), 4), "problems": len(counts),
+            "samples_per_problem": next(iter(counts.values()))[0],
+            "examples": [{k: r[k] for k in ("id", "sample", "text", "verdict")} for r in samples[:examples]]}
 
 
 def counts_of(paths: list[str]) -> dict[str, tuple[int, int]]:
-    """(n, c) per problem id over the records of all shards."""
-    counts = defaultdict(lambda: [0, 0])
-    for path in paths:
-        for r in read_jsonl(path, required=("id", "verdict")):
-            counts[r["id"]][0] += 1
-            counts[r["id"]][1] += int(bool(r["verdict"]["correct"]))
-    if not counts:
-        raise FlextrapError(f"no samples in {paths}")
-    ns = {n for n, _ in counts.values()}
-    if len(ns) > 1:
-        raise FlextrapError(f"problems have different sample counts {sorted(ns)} in {paths}")
-    return {i: tuple(c) for i, c in counts.items()}
+    """`correct_counts` over the records of all shards."""
+    return correct_counts((r for path in paths for r in read_jsonl(path, required=("id", "verdict"))), str(paths))
 
 
 def passk_table(counts: dict, s: dict) -> pd.DataFrame:
@@ -67,19 +74,10 @@ def coverage_table(counts: dict, s: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["samples", "settings", "out-passk", "out-coverage"], argv)
-    shards, s = json.loads(args.samples), json.loads(args.settings)
+def write_tables(shards: dict[str, list[str]], s: dict, out_passk: str, out_coverage: str) -> pd.DataFrame:
+    """passk.csv and coverage.csv from each order's shards; returns the Pass@k table."""
     counts = {order: counts_of(paths) for order, paths in shards.items()}
     table = passk_table(counts, s)
-    write_text(args.out_passk, table.to_csv(index=False, float_format="%.6g"))
-    write_text(args.out_coverage, coverage_table(counts, s).to_csv(index=False, float_format="%.6g"))
-    for order, rows in table.groupby("order", sort=False):
-        first, last = rows.iloc[0], rows.iloc[-1]
-        print(f"{s['task']} {order}: pass@{first.k} = {first.pass_at_k:.3f}, "
-              f"pass@{last.k} = {last.pass_at_k:.3f} ({first.problems} problems)")
-
-
-if __name__ == "__main__":
-    main()
+    write_text(out_passk, table.to_csv(index=False, float_format="%.6g"))
+    write_text(out_coverage, coverage_table(counts, s).to_csv(index=False, float_format="%.6g"))
+    return table

@@ -1,7 +1,5 @@
-"""Figures from the CSV outputs only (never from models), so any figure redraws in seconds.
-
-    python -m flextrap.plots --figure passk_curves --inputs '["a.csv", "b.csv"]' --settings '<json>' \\
-        --out results/figures/tiny/passk_curves   # writes .png and .pdf
+"""Figures from the CSV outputs only (never from models), so any figure redraws in seconds;
+each figure's rule `figure_<name>` runs `figure_main(<name>)`.
 
 Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
 passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
@@ -268,18 +266,16 @@ def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:
                                 f"found: {', '.join(map(str, df.columns))}") from None
         fig.tight_layout()
         for ext in ("png", "pdf"):  # via a temporary file: no half-written figure after a kill
-            fig.savefig(f"{out}.tmp.{ext}", dpi=settings.get("dpi", 150))
+            fig.savefig(f"{out}.tmp.{ext}", dpi=settings["dpi"])
             os.replace(f"{out}.tmp.{ext}", f"{out}.{ext}")
         plt.close(fig)
 
 
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["figure", "inputs", "settings", "out"], argv)
-    if args.figure not in FIGURES:
-        raise FlextrapError(f"unknown figure {args.figure!r}; known: {', '.join(FIGURES)}")
-    draw(args.figure, json.loads(args.inputs), json.loads(args.settings), args.out)
-
-
-if __name__ == "__main__":
-    main()
+def figure_main(name: str, doc: str):
+    """The command-line `main` of figure `name`'s rule: --inputs (CSV paths, JSON),
+    --settings (JSON, config `figures` and the orders), --out (path without .png/.pdf)."""
+    @cli_entry
+    def main(argv=None) -> None:
+        args = parse_args(doc, ["inputs", "settings", "out"], argv)
+        draw(name, json.loads(args.inputs), json.loads(args.settings), args.out)
+    return main

@@ -1,9 +1,6 @@
 """Preflight of a hub model: its fetched remote code, checked on the CPU in minutes,
 before any GPU job that uses it is queued.
 
-    python -m flextrap.preflight --model '<json model spec>' --settings '<json>' \\
-        --out results/preflight/llada.json
-
 Builds a tiny random model (a few layers, small width, the real vocabulary) from the
 fetched code and config with the model's family, saves it with its tokenizer, and
 runs the checks every GPU stage relies on:
@@ -21,15 +18,12 @@ A failed check is a one-line error naming it; the report lists every check.
 """
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from . import provenance
-from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .families import family_of_type
 from .grpo import ar_logprobs
@@ -193,28 +187,3 @@ def mixed_batch(padding: dict, order: str, model, tokenizer, prompts, s):
     if not padding["honoured"]:
         return {"ok": True, "skipped": "the model ignores attention_mask: prompts are batched by length"}
     return timed(f"mixed_batch_{order}", lambda *a: check_mixed_batch(*a, order), model, tokenizer, prompts, s)
-
-
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "settings", "out"], argv)
-    spec, s = json.loads(args.model), json.loads(args.settings)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # the log is the report, not shard bars
-    name = spec.get("hf_id", spec.get("path"))
-    t0 = time.time()
-    try:
-        report = run_checks(spec, s)
-    except CheckFailed as err:
-        raise FlextrapError(f"preflight of {name} (revision {spec.get('revision', 'main')}): {err}") from None
-    import transformers
-
-    provenance.write(args.out, "preflight", s, model=spec, checks=report, transformers=transformers.__version__,
-                     torch=torch.__version__, seconds=round(time.time() - t0, 1))
-    padding = "honoured" if report["padding"]["honoured"] else "IGNORED (length-grouped batches)"
-    print(f"preflight {name}: {len(report)} checks passed in {time.time() - t0:.0f} s; attention mask {padding}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,18 +1,13 @@
 """Pretrain the embedded default's tiny masked-diffusion model (LLaDA SFT objective).
 
-    python -m flextrap.pretrain --train results/data/synthetic/train.jsonl \
-        --out results/models/tiny --settings '<json of config models.tiny.pretrain>'
-
-Resumable: a checkpoint (model, optimizer, data RNG, step) is written every
-`checkpoint_every` steps to `<out>.ckpt/` (outside the rule's output, so a failed job
-keeps it); a rerun continues from it if the settings are unchanged.
+Resumable: a checkpoint (model, optimizer, data and torch RNG) is written every
+`checkpoint_every` steps (`flextrap.checkpoints`); a rerun with the same settings
+continues from it.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
 import shutil
 import sys
 import time
@@ -22,9 +17,9 @@ import torch
 from tqdm import tqdm
 
 from . import provenance
-from .cli import cli_entry, parse_args
+from .checkpoints import checkpoint_root, latest_checkpoint, save_checkpoint
 from .errors import FlextrapError
-from .jsonl import atomic_dir, read_jsonl
+from .jsonl import atomic_dir, read_jsonl, write_csv
 from .models import build_tiny_model, build_word_tokenizer, count_parameters, full_logits, set_threads
 from .prompts import model_input_text
 from .sampling import left_pad
@@ -57,11 +52,12 @@ def encode(records: list[dict], tokenizer, template: str, gen_length: int, max_l
 
 
 def lr_at(step: int, s: dict) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
+    """Linear warm-up, then cosine decay to `final_lr_ratio` of the peak."""
     if step < s["warmup_steps"]:
         return s["lr"] * (step + 1) / s["warmup_steps"]
     progress = (step - s["warmup_steps"]) / max(1, s["steps"] - s["warmup_steps"])
-    return s["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    floor = s["final_lr_ratio"]
+    return s["lr"] * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dict:
@@ -72,9 +68,9 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
     input_ids, answer_mask, attention_mask = encode(records, tokenizer, s["template"], s["gen_length"], s["max_length"])
     model = build_tiny_model(s["architecture"], tokenizer, max_length=s["max_length"])
     opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
-                            betas=(0.9, 0.98))
+                            betas=tuple(s["betas"]))
     gen = torch.Generator().manual_seed(s["seed"])
-    ckpt_dir = Path(str(out).rstrip("/") + ".ckpt")
+    ckpt_dir = checkpoint_root(out)
     start, log_rows, elapsed = resume(ckpt_dir, s, model, opt, gen)
     answer_lengths = answer_mask.sum(1)
     model.train()
@@ -97,37 +93,31 @@ def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dic
             bar.set_postfix(loss=f"{loss.item():.3f}")
             tqdm.write(json.dumps(log_rows[-1]), file=sys.stderr)
         if (step + 1) % s["checkpoint_every"] == 0 and step + 1 < s["steps"]:
-            save_checkpoint(ckpt_dir, s, model, opt, gen, step + 1, log_rows, time.time() - t0)
+            save_checkpoint(ckpt_dir, step + 1, {"log": log_rows, "elapsed": time.time() - t0},
+                            provenance.config_hash(s), lambda path: save_state(path, model, opt, gen))
     seconds = time.time() - t0
     save_final(out, model, tokenizer, s, log_rows, seconds, train_path)
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return {"seconds": seconds, "parameters": count_parameters(model)}
 
 
-def save_checkpoint(ckpt_dir: Path, s, model, opt, gen, step, log_rows, elapsed) -> None:
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    state = {"settings_hash": provenance.config_hash(s), "step": step, "model": model.state_dict(),
-             "optimizer": opt.state_dict(), "generator": gen.get_state(),
-             "torch_rng": torch.get_rng_state(), "log": log_rows, "elapsed": elapsed}
-    torch.save(state, ckpt_dir / "state.pt.tmp")
-    os.replace(ckpt_dir / "state.pt.tmp", ckpt_dir / "state.pt")
+def save_state(path: Path, model, opt, gen) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state()}, path / "state.pt")
 
 
 def resume(ckpt_dir: Path, s, model, opt, gen):
     """(start step, log rows, seconds already spent) from a checkpoint with the same settings."""
-    path = ckpt_dir / "state.pt"
-    if not path.exists():
-        return 0, [], 0.0
-    state = torch.load(path, weights_only=False)
-    if state["settings_hash"] != provenance.config_hash(s):
-        print(f"ignoring checkpoint {path}: made with other settings")
-        return 0, [], 0.0
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
-    gen.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
-    print(f"resuming from step {state['step']} ({path})")
-    return state["step"], state["log"], state["elapsed"]
+    path, meta = latest_checkpoint(ckpt_dir, provenance.config_hash(s), {"step": 0, "log": [], "elapsed": 0.0})
+    if path is not None:
+        state = torch.load(path / "state.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resuming from step {meta['step']} ({path})")
+    return meta["step"], meta["log"], meta["elapsed"]
 
 
 def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
@@ -135,21 +125,7 @@ def save_final(out, model, tokenizer, s, log_rows, seconds, train_path) -> None:
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        with open(tmp / "train_log.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "seconds"])
-            writer.writeheader()
-            writer.writerows(log_rows)
+        write_csv(tmp / "train_log.csv", log_rows, ["step", "loss", "lr", "seconds"])
         provenance.write(tmp / "provenance.json", "pretrain_tiny", s, train_data=str(train_path),
                          parameters=count_parameters(model), train_seconds=round(seconds, 1),
                          torch_threads=torch.get_num_threads())
-
-
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["train", "out", "settings"], argv, threads=True)
-    result = train(args.train, args.out, json.loads(args.settings), args.threads)
-    print(f"trained {result['parameters']:,} parameters in {result['seconds']:.0f} s -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,6 @@
-"""Draw n samples per problem under one decoding order, for one shard of the problems
-(the paper's Sec. 3 Pass@k and entropy analyses start from these records).
-
-    python -m flextrap.sample --model '<json model spec>' --data results/data/synthetic/test.jsonl \\
-        --task synthetic --settings '<json>' --shard 0 --shards 4 \\
-        --out results/samples/tiny/synthetic/ar/shard0.jsonl
+"""Draw n samples per problem under one sampler, for one shard of the problems, and
+grade them: the one load-sample-grade loop of every sampling stage (`sample_problems`:
+Pass@k samples, accuracy and parallel-decoding evaluations, a model's check).
 
 One record per sample: problem id, sample index, seed, text, the answer's token ids,
 the decode trace (commit step, entropy, confidence per generated position; see
@@ -30,7 +27,6 @@ import torch
 from tqdm import tqdm
 
 from . import provenance
-from .cli import cli_entry, parse_args
 from .continuous import generate_continuous
 from .graders import grade
 from .jsonl import read_jsonl, write_jsonl
@@ -100,12 +96,6 @@ def honours_padding(model, tokenizer, token_ids: list[int]) -> bool:
         print(f"warning: {model_label(model)} ignores attention_mask (padded logits differ): "
               "batching prompts by length", flush=True)
     return honoured
-
-
-def batches_for(model, tokenizer, jobs: list, batch_size: int) -> list[list]:
-    lengths_differ = len({len(j.prompt_ids) for j in jobs}) > 1
-    mixed = lengths_differ and honours_padding(model, tokenizer, jobs[0].prompt_ids)
-    return plan_batches(jobs, batch_size, mixed)
 
 
 def prompt_groups(model, tokenizer, jobs: list) -> list[tuple[list[int], int | None]]:
@@ -230,34 +220,22 @@ def run_shard(model, tokenizer, records: list, task: str, s: dict, out: Path) ->
     return samples
 
 
+def sample_problems(model_spec: dict, data: str, task: str, s: dict, out: str, shard: tuple[int, int] = (0, 1),
+                    threads: int | None = None) -> tuple[list[dict], float]:
+    """Load the model and shard `shard` = (index, count) of the first `max_problems`
+    problems of `data`, sample and grade `n_samples` per problem into `out`
+    (`run_shard`: resumable); returns the records and the seconds sampling took."""
+    set_threads(threads)
+    records = shard_of(read_jsonl(data, required=("id", "prompts"))[: s["max_problems"]], *shard)
+    model, tokenizer = load_model(model_spec, s.get("device", "auto"))
+    t0 = time.time()
+    samples = run_shard(model, tokenizer, records, task, s, Path(out))
+    return samples, time.time() - t0
+
+
 def forward_counts(samples: list[dict], sampler: dict) -> dict:
     """Row-forward passes per sample, and what LLaDA's sampler takes without early exit
     (`steps` for every row; None for a parallel rule)."""
     n = max(len(samples), 1)
     return {"row_forwards_per_sample": round(sum(r["nfe"] for r in samples) / n, 3),
             "row_forwards_per_sample_no_exit": sampler.get("steps")}
-
-
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "data", "task", "settings", "shard", "shards", "out"], argv,
-                      threads=True)
-    s, spec = json.loads(args.settings), json.loads(args.model)
-    set_threads(args.threads)
-    records = read_jsonl(args.data, required=("id", "prompts"))[: s["max_problems"]]
-    records = shard_of(records, int(args.shard), int(args.shards))
-    model, tokenizer = load_model(spec, s.get("device", "auto"))
-    t0 = time.time()
-    samples = run_shard(model, tokenizer, records, args.task, s, Path(args.out))
-    forwards = forward_counts(samples, s["sampler"])
-    provenance.write(f"{args.out}.provenance.json", "sample", s, model=spec, data=args.data,
-                     task=args.task, shard=[int(args.shard), int(args.shards)],
-                     seconds=round(time.time() - t0, 1), **forwards)
-    correct = sum(r["verdict"]["correct"] for r in samples)
-    print(f"{args.task} shard {args.shard}/{args.shards}: {len(samples)} samples of {len(records)} "
-          f"problems, {correct} correct ({time.time() - t0:.0f} s); row-forward passes per sample "
-          f"{forwards['row_forwards_per_sample']} (without early exit {forwards['row_forwards_per_sample_no_exit']})")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,5 @@
 """What a model gets right in a synthetic-task solution: masked-token accuracy by slot.
 
-    python -m flextrap.slot_probe --model '{"path": "results/models/tiny"}' \
-        --data results/data/synthetic/test.jsonl --settings '<json>' --out results/probe/tiny/synthetic.json
-
 A solution step is 13 words, `conn var = x op y = X op Y = Z .`, and the answer ends
 with `answer V`. Each gold answer (padded with EOS to `gen_length`) has its tokens
 masked with probability `mask_ratio` (the prompt is kept, as in pretraining), and one
@@ -14,12 +11,10 @@ better than each slot's marginal distribution.
 """
 from __future__ import annotations
 
-import json
 
 import torch
 
 from . import provenance
-from .cli import cli_entry, parse_args
 from .errors import FlextrapError
 from .jsonl import read_jsonl, write_json
 from .models import full_logits, load_model, set_threads
@@ -73,14 +68,3 @@ def run(model_spec: dict, data: str, s: dict, out: str, threads: int | None = No
               "slots": slot_accuracy(model, tokenizer, records, s)}
     write_json(out, {**result, "protocol": provenance.record("slot_probe", s, model=model_spec)})
     return result
-
-
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "data", "settings", "out"], argv, threads=True)
-    result = run(json.loads(args.model), args.data, json.loads(args.settings), args.out, args.threads)
-    print(" ".join(f"{k} {v['accuracy']}" for k, v in result["slots"].items()))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,11 @@
-"""Accuracy tables from eval summaries: Table 1 (base and JustGRPO, each task's column
-from the run trained on it) and the ablation table (base and each JustGRPO variant on
-one task); at paper scale the paper's reported rows beside ours (marked "reported").
+"""The tables, from evaluation summaries (`results/<kind>/<model>/<task>/<name>.json`).
 
-    python -m flextrap.tables --inputs '["results/eval/tiny/synthetic/len40.json", ...]' \\
-        --settings '<json>' --out-markdown results/tables/accuracy.md \\
-        --out-latex results/tables/accuracy.tex --out-csv results/tables/accuracy.csv
-
-A cell lists the accuracy (%) at each generation length, e.g. "78.6 / 80.1 / 81.0".
+Accuracy tables: Table 1 (base and JustGRPO, each task's column from the run trained
+on it) and the ablation table (base and each JustGRPO variant on one task), at paper
+scale with the paper's reported rows beside ours (marked "reported"); a cell lists the
+accuracy (%) at each generation length, e.g. "78.6 / 80.1 / 81.0". The
+parallel-decoding table (Sec. 5, Fig. 8): one row per model, task and setting with
+accuracy, forward passes (NFE), tokens per step (gen_length / NFE) and wall time.
 """
 from __future__ import annotations
 
@@ -15,16 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cli import cli_entry, parse_args
 from .jsonl import write_text
 from .reported import reported
 
 
+def summaries(paths: list[str]):
+    """(model, task, summary) of each evaluation summary, model and task from its path."""
+    for path in paths:
+        yield Path(path).parts[-3], Path(path).parts[-2], json.loads(Path(path).read_text())
+
+
 def measured_rows(paths: list[str], s: dict) -> pd.DataFrame:
     rows = []
-    for path in paths:
-        summary = json.loads(Path(path).read_text())
-        model, task = Path(path).parts[-3], Path(path).parts[-2]
+    for model, task, summary in summaries(paths):
         rows.append({"method": s["models"][model], "source": "measured", "task": task,
                      "gen_length": summary["gen_length"], "accuracy": 100 * summary["accuracy"],
                      "problems": summary["problems"]})
@@ -67,20 +69,25 @@ def latex(header: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines + [r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["inputs", "settings", "out-markdown", "out-latex", "out-csv"], argv)
-    s = json.loads(args.settings)
-    df = measured_rows(json.loads(args.inputs), s)
+def write_accuracy_table(paths: list[str], s: dict, out_markdown: str, out_latex: str, out_csv: str) -> str:
+    """One accuracy table as CSV (long form), Markdown and LaTeX; returns the Markdown."""
+    df = measured_rows(paths, s)
     if s["reported"]:
         df = pd.concat([reported_rows(s["reported"], s["tasks"], s["gen_lengths"]), df], ignore_index=True)
-    write_text(args.out_csv, df.to_csv(index=False, float_format="%.2f"))
-    header = ["method"] + s["tasks"]
-    body = cells(df, s["tasks"], s["gen_lengths"])
-    write_text(args.out_markdown, markdown(header, body, s["gen_lengths"]))
-    write_text(args.out_latex, latex(header, body))
-    print(markdown(header, body, s["gen_lengths"]))
+    write_text(out_csv, df.to_csv(index=False, float_format="%.2f"))
+    header, body = ["method"] + s["tasks"], cells(df, s["tasks"], s["gen_lengths"])
+    write_text(out_latex, latex(header, body))
+    text = markdown(header, body, s["gen_lengths"])
+    write_text(out_markdown, text)
+    return text
 
 
-if __name__ == "__main__":
-    main()
+def parallel_rows(paths: list[str], models: dict) -> pd.DataFrame:
+    rows = []
+    for model, task, summary in summaries(paths):
+        sampler = summary["protocol"]["settings"]["sampler"]
+        rows.append({"method": models[model], "model": model, "task": task, "rule": sampler["rule"],
+                     "value": sampler["value"], "proxy": sampler["proxy"], "accuracy": 100 * summary["accuracy"],
+                     "nfe": summary["nfe"], "tokens_per_step": summary["tokens_per_step"],
+                     "seconds": summary["seconds"], "problems": summary["problems"]})
+    return pd.DataFrame(rows).sort_values(["task", "method", "rule", "value"], ignore_index=True)

@@ -1,9 +1,5 @@
 """Entropy degradation from decode traces (paper Sec. 3, Fig. 6-7, App. C).
 
-    python -m flextrap.traces --samples '{"ar": [shard, ...], ...}' --model '<json model spec>' \\
-        --settings '<json>' --out-bypass results/entropy/tiny/synthetic/bypass.csv \\
-        --out-entropy results/entropy/tiny/synthetic/connective_entropy.csv
-
 Only an answer's text tokens count (up to its first EOS). A token is *bypassed* when,
 at the step it was committed, some position to its right, EOS padding included, had
 been committed earlier (the paper's operational definition); a position never
@@ -16,15 +12,12 @@ of all connectives pooled, and of all tokens (the paper's dashed line).
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 
-from .cli import cli_entry, parse_args
 from .jsonl import read_jsonl, write_text
-from .models import load_tokenizer
 
 ALL_TOKENS, ALL_CONNECTIVES = "(all tokens)", "(all connectives)"
 
@@ -120,11 +113,8 @@ def tables(stats: dict[str, TokenStats], word_of, s: dict) -> tuple[pd.DataFrame
     return bypass, pd.DataFrame(entropy_rows)
 
 
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["samples", "model", "settings", "out-bypass", "out-entropy"], argv)
-    shards, s = json.loads(args.samples), json.loads(args.settings)
-    tokenizer = load_tokenizer(json.loads(args.model))
+def write_tables(shards: dict[str, list[str]], tokenizer, s: dict, out_bypass: str, out_entropy: str) -> pd.DataFrame:
+    """bypass.csv and connective_entropy.csv from each order's shards; returns the latter."""
     stats = {}
     for order, paths in shards.items():
         stats[order] = TokenStats()
@@ -132,11 +122,6 @@ def main(argv=None) -> None:
             for record in read_jsonl(path, required=("token_ids", "trace")):
                 stats[order].add(record, tokenizer.eos_token_id)
     bypass, entropy = tables(stats, word_function(tokenizer), s)
-    write_text(args.out_bypass, bypass.to_csv(index=False, float_format="%.6g"))
-    write_text(args.out_entropy, entropy.to_csv(index=False, float_format="%.6g"))
-    for _, row in entropy[entropy.kind != "connective"].iterrows():
-        print(f"{row.order}: {row.word} mean decode entropy {row.mean_entropy:.3f} nats over {row['count']}")
-
-
-if __name__ == "__main__":
-    main()
+    write_text(out_bypass, bypass.to_csv(index=False, float_format="%.6g"))
+    write_text(out_entropy, entropy.to_csv(index=False, float_format="%.6g"))
+    return entropy

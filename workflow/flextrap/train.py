@@ -1,10 +1,5 @@
 """JustGRPO training (paper Sec. 4, Table 3): AR-order rollouts, exact AR likelihood.
 
-    python -m flextrap.train --model '<json model spec>' --data results/data/synthetic/train.jsonl \\
-        --task synthetic --heldout results/data/synthetic/test.jsonl --settings '<json of one run>' \\
-        --out results/models/tiny-justgrpo-synthetic
-    accelerate launch --config_file envs/accelerate_fsdp.yaml -m flextrap.train ...   # multi-GPU
-
 Each step takes `prompts_per_step` training prompts (consecutive slices of a per-epoch
 permutation: the data order is a function of the seed and the step), draws
 `group_size` rollouts per prompt in AR order (block 1; every rollout has its own seed
@@ -12,7 +7,7 @@ from the step and its index), grades them, and makes one policy update with the
 GRPO loss of `flextrap.grpo` (micro-batches accumulate into one optimizer step; the
 sequences with zero advantage add nothing to the loss and are skipped). A
 checkpoint (accelerate state: model, optimizer, RNG) is written every
-`checkpoint_every` steps to `<out>.ckpt/`; a rerun resumes from the latest one, so no
+`checkpoint_every` steps (`flextrap.checkpoints`); a rerun resumes from the latest one, so no
 step is repeated or skipped. The final model is written with `save_pretrained`, beside
 `train_log.csv` (one row per step) and `heldout_log.csv`: greedy accuracy on held-out
 problems before the first step and every `heldout.every` steps, against steps and
@@ -20,9 +15,8 @@ training wall-clock (which leaves the evaluations out; `flextrap.heldout`).
 """
 from __future__ import annotations
 
-import csv
+import functools
 import json
-import os
 import shutil
 import sys
 import time
@@ -32,13 +26,13 @@ import torch
 from tqdm import tqdm
 
 from . import provenance
-from .cli import cli_entry, parse_args
+from .checkpoints import checkpoint_root, latest_checkpoint, save_checkpoint
 from .errors import FlextrapError
 from .graders import grade, reward
 from .grpo import ar_logprobs, group_advantages, grpo_loss, top_entropy_positions
 from .heldout import heldout_accuracy
-from .jsonl import atomic_dir, read_jsonl, write_text
-from .models import enable_activation_checkpointing, load_model, set_threads, use_full_forward
+from .jsonl import atomic_dir, read_jsonl, write_csv
+from .models import enable_activation_checkpointing, load_model, use_full_forward
 from .sample import honours_padding, length_batches, make_jobs, pad_id_of
 from .sampling import decode_answer, generate, left_pad
 
@@ -162,36 +156,8 @@ def train_step(accelerator, model, optimizer, tokenizer, records, task, s, step,
             "rollout_seconds": round(rollout_seconds, 2)}
 
 
-def latest_checkpoint(ckpt_root: Path, settings_hash: str) -> tuple[Path | None, dict]:
-    """The newest complete checkpoint made with these settings (meta.json is written last)."""
-    found = []
-    for meta_path in ckpt_root.glob("step_*/meta.json"):
-        meta = json.loads(meta_path.read_text())
-        if meta["settings_hash"] == settings_hash:
-            found.append((meta["step"], meta_path.parent, meta))
-    if not found:
-        return None, {"step": 0, "log": [], "heldout_log": [], "elapsed": 0.0}
-    _, path, meta = max(found, key=lambda f: f[0])
-    return path, meta
-
-
-def save_checkpoint(accelerator, ckpt_root: Path, step: int, logs: dict, elapsed: float, settings_hash: str) -> None:
-    path = ckpt_root / f"step_{step:06d}"
+def save_state(accelerator, path: Path) -> None:
     accelerator.save_state(str(path), safe_serialization=False)  # tied BERT weights
-    if accelerator.is_main_process:
-        meta = {"step": step, **logs, "elapsed": elapsed, "settings_hash": settings_hash}
-        write_text(path / "meta.json", json.dumps(meta))  # last, so a torn checkpoint has none
-        for old in ckpt_root.glob("step_*"):
-            if old != path:
-                shutil.rmtree(old, ignore_errors=True)
-    accelerator.wait_for_everyone()
-
-
-def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def save_final(accelerator, model, tokenizer, out: Path, s: dict, logs: dict, seconds: float, **extra) -> None:
@@ -247,8 +213,8 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
     model, optimizer = accelerator.prepare(model, optimizer)
     if accelerator.distributed_type.name == "FSDP":
         use_full_forward(model)
-    ckpt_root, settings_hash = Path(str(out).rstrip("/") + ".ckpt"), provenance.config_hash(s)
-    path, meta = latest_checkpoint(ckpt_root, settings_hash)
+    ckpt_root, settings_hash = checkpoint_root(out), provenance.config_hash(s)
+    path, meta = latest_checkpoint(ckpt_root, settings_hash, {"step": 0, "log": [], "heldout_log": [], "elapsed": 0.0})
     if path is not None:
         accelerator.load_state(str(path))
         accelerator.print(f"resuming after step {meta['step']} from {path}")
@@ -272,27 +238,12 @@ def train(spec: dict, data: str, task: str, s: dict, out: str, stop_after: int |
             logs["heldout_log"].append(row)
             t0 += row["eval_seconds"]
         if (step + 1) % s["checkpoint_every"] == 0 or step + 1 == end:
-            save_checkpoint(accelerator, ckpt_root, step + 1, logs, time.time() - t0, settings_hash)
+            save_checkpoint(ckpt_root, step + 1, {**logs, "elapsed": time.time() - t0}, settings_hash,
+                            functools.partial(save_state, accelerator), accelerator.is_main_process)
+            accelerator.wait_for_everyone()
     if end == s["steps"]:
         save_final(accelerator, model, tokenizer, Path(out), s, logs, time.time() - t0, model_spec=spec,
                    data=data, task=task, heldout=heldout)
         if accelerator.is_main_process:
             shutil.rmtree(ckpt_root, ignore_errors=True)
     return logs["log"]
-
-
-@cli_entry
-def main(argv=None) -> None:
-    args = parse_args(__doc__, ["model", "data", "task", "heldout", "settings", "out"], argv, threads=True)
-    # The job's CPUs are shared by its processes (`accelerate launch` sets WORLD_SIZE).
-    processes = int(os.environ.get("WORLD_SIZE", 1))
-    set_threads(max(1, args.threads // processes) if args.threads else None)
-    s = json.loads(args.settings)
-    log = train(json.loads(args.model), args.data, args.task, s, args.out, heldout=args.heldout)
-    first, last = log[0], log[-1]
-    print(f"justgrpo: {len(log)} steps, mean reward {first['mean_reward']:.3f} (step 1) -> "
-          f"{last['mean_reward']:.3f} (step {last['step']}) -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()

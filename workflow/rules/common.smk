@@ -59,22 +59,6 @@ HUB_MODELS = [m for m, spec in MODELS.items() if "hf_id" in spec]
 SWEEP_ORDERS = derived_orders(config["passk"])  # Fig. 10-11: name -> {sweep, order, value, spec}
 
 
-def passk_sampler(order):
-    """The sampler settings of Pass@k order `order` (a key of `passk.orders` or a sweep's
-    derived order), for every rule that samples under one (an order's `tasks:` limit is
-    the DAG's, not the sampler's)."""
-    p = config["passk"]
-    spec = SWEEP_ORDERS[order]["spec"] if order in SWEEP_ORDERS else p["orders"][order]
-    spec = {k: v for k, v in spec.items() if k != "tasks"}
-    return {"gen_length": p["gen_length"], "steps": p["steps"], "temperature": p["temperature"], **spec}
-
-
-def passk_sizes(order):
-    """(n_samples, max_problems) of an order: a sweep's own, else passk's."""
-    sizes = config["passk"]["sweeps"][SWEEP_ORDERS[order]["sweep"]] if order in SWEEP_ORDERS else config["passk"]
-    return sizes["n_samples"], sizes["max_problems"]
-
-
 def data_outputs():
     return [f"results/data/{t}/{s}.jsonl" for t, spec in config["tasks"].items() for s in spec["splits"]]
 

@@ -13,5 +13,5 @@ rule prepare_data:
     log:
         "results/logs/prepare_data/{task}/{split}.log",
     shell:
-        "python -m flextrap.data --task {wildcards.task} --split {wildcards.split} "
+        "python -m flextrap.stages.prepare_data --task {wildcards.task} --split {wildcards.split} "
         "--spec {params.spec:q} --out {output.data} > {log} 2>&1"

@@ -52,7 +52,7 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
         log:
             f"results/logs/figures/{{model}}/{_fig}.log",
         shell:
-            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 
@@ -88,7 +88,7 @@ for _sweep, _fig in SWEEP_FIGURES.items():
         log:
             f"results/logs/figures/{{model}}/{_fig}.log",
         shell:
-            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 

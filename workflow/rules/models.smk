@@ -21,7 +21,7 @@ rule pretrain_tiny:
     benchmark:
         "results/benchmarks/pretrain_tiny/{model}.tsv"
     shell:
-        "python -m flextrap.pretrain --train {input} --out {output} "
+        "python -m flextrap.stages.pretrain_tiny --train {input} --out {output} "
         "--settings {params.settings:q} --threads {threads} > {log} 2>&1"
 
 
@@ -38,7 +38,7 @@ rule fetch_model:
     log:
         "results/logs/fetch_model/{model}.log",
     shell:
-        "python -m flextrap.fetch --model {params.model:q} --out {output} > {log} 2>&1"
+        "python -m flextrap.stages.fetch_model --model {params.model:q} --out {output} > {log} 2>&1"
 
 
 rule preflight:
@@ -58,18 +58,8 @@ rule preflight:
     log:
         "results/logs/preflight/{model}.log",
     shell:
-        "python -m flextrap.preflight --model {params.model:q} --settings {params.settings:q} "
+        "python -m flextrap.stages.preflight --model {params.model:q} --settings {params.settings:q} "
         "--out {output} > {log} 2>&1"
-
-
-def model_check_settings(wildcards):
-    p, mc = config["passk"], config["model_check"]
-    return as_json({
-        "template": p["template"][wildcards.task], "device": config["device"],
-        "n_samples": mc["n_samples"], "max_problems": mc["max_problems"],
-        "batch_size": mc["batch_size"], "seed": mc["seed"], "code_limits": config["grading"]["code"],
-        "sampler": passk_sampler(mc["order"]),
-    })
 
 
 def model_check_output(model, task):
@@ -81,10 +71,11 @@ rule model_check:
         model=lambda w: model_input(w.model),
         data="results/data/{task}/test.jsonl",
     output:
-        "results/model_check/{model}/{task}.json",
+        samples="results/model_check/{model}/{task}.jsonl",
+        summary="results/model_check/{model}/{task}.json",
     params:
         model=lambda w: model_spec(w.model),
-        settings=model_check_settings,
+        settings=lambda w: as_json(model_check_job(config, w.task)),
     threads: job_threads("model_check")
     resources:
         **job_resources("model_check"),
@@ -93,8 +84,8 @@ rule model_check:
     log:
         "results/logs/model_check/{model}/{task}.log",
     shell:
-        "python -m flextrap.model_check --model {params.model:q} --data {input.data} "
-        "--task {wildcards.task} --settings {params.settings:q} --out {output} "
+        "python -m flextrap.stages.model_check --model {params.model:q} --data {input.data} "
+        "--task {wildcards.task} --settings {params.settings:q} --samples {output.samples} --out {output.summary} "
         "--threads {threads} > {log} 2>&1"
 
 
@@ -115,7 +106,7 @@ rule slot_probe:
     log:
         "results/logs/slot_probe/{model}.log",
     shell:
-        "python -m flextrap.slot_probe --model {params.model:q} --data {input.data} "
+        "python -m flextrap.stages.slot_probe --model {params.model:q} --data {input.data} "
         "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
 
 

@@ -9,15 +9,6 @@ def parallel_settings():
     return [f"{name}-{value}" for name, values in config["parallel"]["rules"].items() for value in values]
 
 
-def parallel_eval_settings(w):
-    p = config["parallel"]
-    name, value = w.setting.split("-", 1)  # rule names have no "-"; values may (1e-05)
-    return evaluation_job("parallel", w.task, {"gen_length": p["gen_length"], "block_length": p["block_length"],
-                                               "temperature": p["temperature"], "proxy": p["proxy"],
-                                               "rule": name, "value": float(value)},
-                          early_exit=False)  # parallel rules end a row when its answer is complete
-
-
 rule eval_parallel:
     input:
         model=lambda w: model_input(w.model),
@@ -31,7 +22,7 @@ rule eval_parallel:
         shards=r"\d+",
     params:
         model=lambda w: model_spec(w.model),
-        settings=parallel_eval_settings,
+        settings=lambda w: as_json(parallel_job(config, w.task, *w.setting.split("-", 1))),  # values may hold "-"
     threads: job_threads("eval_parallel")
     resources:
         **job_resources("eval_parallel"),
@@ -42,7 +33,7 @@ rule eval_parallel:
     benchmark:
         "results/benchmarks/eval_parallel/{model}/{task}/{setting}/shard{shard}of{shards}.tsv"
     shell:
-        "python -m flextrap.evaluate --model {params.model:q} --data {input.data} --task {wildcards.task} "
+        "python -m flextrap.stages.eval_parallel --model {params.model:q} --data {input.data} --task {wildcards.task} "
         "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
         "--out {output.records} --summary {output.summary} --threads {threads} > {log} 2>&1"
 
@@ -67,7 +58,7 @@ rule parallel_table:
     log:
         "results/logs/parallel_table/parallel.log",
     shell:
-        "python -m flextrap.parallel_table --inputs {params.inputs:q} --models {params.models:q} "
+        "python -m flextrap.stages.parallel_table --inputs {params.inputs:q} --models {params.models:q} "
         "--out {output} > {log} 2>&1"
 
 
@@ -90,5 +81,5 @@ rule figure_parallel_decoding:
     log:
         "results/logs/figures/parallel_decoding.log",
     shell:
-        "python -m flextrap.plots --figure parallel_decoding --inputs {params.inputs:q} "
+        "python -m flextrap.stages.figure_parallel_decoding --inputs {params.inputs:q} "
         "--settings {params.settings:q} --out results/figures/parallel_decoding > {log} 2>&1"

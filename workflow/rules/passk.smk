@@ -17,23 +17,12 @@ def orders_for(task):
 
 
 def shard_paths(model, task, order):
-    p = config["passk"]
-    n = p["sweeps"][SWEEP_ORDERS[order]["sweep"]].get("shards", p["shards"]) if order in SWEEP_ORDERS else p["shards"]
+    n = passk_sizes(config, order)["shards"]
     return [f"results/samples/{model}/{task}/{order}/shard{i}of{n}.jsonl" for i in range(n)]
 
 
 def shards_by_order(w):
     return {o: shard_paths(w.model, w.task, o) for o in orders_for(w.task)}
-
-
-def sample_settings(w):
-    p = config["passk"]
-    n_samples, max_problems = passk_sizes(w.order)
-    return as_json({
-        "template": p["template"][w.task], "device": config["device"], "n_samples": n_samples,
-        "max_problems": max_problems, "batch_size": p["batch_size"], "early_exit": p["early_exit"], "seed": p["seed"],
-        "code_limits": config["grading"]["code"], "sampler": passk_sampler(w.order),
-    })
 
 
 rule sample:
@@ -48,7 +37,7 @@ rule sample:
         shards=r"\d+",
     params:
         model=lambda w: model_spec(w.model),
-        settings=sample_settings,
+        settings=lambda w: as_json(passk_job(config, w.task, w.order)),
     threads: job_threads("sample")
     resources:
         **job_resources("sample"),
@@ -59,7 +48,7 @@ rule sample:
     benchmark:
         "results/benchmarks/sample/{model}/{task}/{order}/shard{shard}of{shards}.tsv"
     shell:
-        "python -m flextrap.sample --model {params.model:q} --data {input.data} --task {wildcards.task} "
+        "python -m flextrap.stages.sample --model {params.model:q} --data {input.data} --task {wildcards.task} "
         "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
         "--out {output} --threads {threads} > {log} 2>&1"
 
@@ -89,7 +78,7 @@ rule pass_at_k:
     log:
         "results/logs/pass_at_k/{model}/{task}.log",
     shell:
-        "python -m flextrap.passk --samples {params.samples:q} --settings {params.settings:q} "
+        "python -m flextrap.stages.pass_at_k --samples {params.samples:q} --settings {params.settings:q} "
         "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
 
 
@@ -115,7 +104,7 @@ rule entropy_stats:
     log:
         "results/logs/entropy_stats/{model}/{task}.log",
     shell:
-        "python -m flextrap.traces --samples {params.samples:q} --model {params.model:q} "
+        "python -m flextrap.stages.entropy_stats --samples {params.samples:q} --model {params.model:q} "
         "--settings {params.settings:q} --out-bypass {output.bypass} "
         "--out-entropy {output.entropy} > {log} 2>&1"
 
@@ -143,7 +132,7 @@ rule pass_at_k_sweep:
         samples=lambda w: as_json({o: shard_paths(w.model, w.task, o) for o in sweep_of(config["passk"], w.sweep)}),
         settings=lambda w: as_json({"model": w.model, "task": w.task, "ks": config["passk"]["ks"],
                                     "bootstrap": config["passk"]["bootstrap"], "coverage": [],
-                                    "orders": {o: {**passk_sampler(o), "base_order": d["order"], "swept": w.sweep}
+                                    "orders": {o: {**passk_sampler(config, o), "base_order": d["order"], "swept": w.sweep}
                                                for o, d in sweep_of(config["passk"], w.sweep).items()}}),
     threads: job_threads("pass_at_k")
     resources:
@@ -153,7 +142,7 @@ rule pass_at_k_sweep:
     log:
         "results/logs/pass_at_k_sweep/{model}/{task}/{sweep}.log",
     shell:
-        "python -m flextrap.passk --samples {params.samples:q} --settings {params.settings:q} "
+        "python -m flextrap.stages.pass_at_k_sweep --samples {params.samples:q} --settings {params.settings:q} "
         "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
 
 

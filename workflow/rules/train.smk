@@ -14,11 +14,10 @@ def train_launcher():
 def train_settings(run):
     """What `flextrap.train` takes for run `run`: its settings, and the sampler of its
     held-out evaluations (greedy, as `evaluation`, at `heldout.gen_length`)."""
-    s, e = RUNS[run], config["evaluation"]
+    s = RUNS[run]
     task = heldout_task(s)
-    sampler = {"gen_length": s["heldout"]["gen_length"], "steps": s["heldout"]["gen_length"],
-               "block_length": e["block_length"], "temperature": e["temperature"], "remasking": e["remasking"]}
-    heldout = {**s["heldout"], "task": task, "template": e["template"][task], "sampler": sampler}
+    heldout = {**s["heldout"], "task": task, "template": config["evaluation"]["template"][task],
+               "sampler": greedy_sampler(config, s["heldout"]["gen_length"])}
     return as_json({**s, "run": run, "heldout": heldout, "device": config["device"],
                     "code_limits": config["grading"]["code"]})
 
@@ -47,26 +46,8 @@ rule train_justgrpo:
     benchmark:
         "results/benchmarks/train_justgrpo/{run}.tsv"
     shell:
-        "{params.launch} -m flextrap.train --model {params.model:q} --data {input.data} --task {params.task} "
+        "{params.launch} -m flextrap.stages.train_justgrpo --model {params.model:q} --data {input.data} --task {params.task} "
         "--heldout {input.heldout} --settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
-
-
-def evaluation_job(section, task, sampler, early_exit):
-    """The settings `flextrap.evaluate` takes: one sample per test problem of `task`
-    with `sampler`, sizes from config section `section` (evaluation or parallel)."""
-    e = config[section]
-    return as_json({
-        "template": e["template"][task], "device": config["device"], "n_samples": 1,
-        "max_problems": e["max_problems"], "batch_size": e["batch_size"], "early_exit": early_exit, "seed": 0,
-        "code_limits": config["grading"]["code"], "sampler": sampler,
-    })
-
-
-def eval_settings(w):
-    e, n = config["evaluation"], int(w.length)
-    return evaluation_job("evaluation", w.task, {"gen_length": n, "steps": n, "block_length": e["block_length"],
-                                                 "temperature": e["temperature"], "remasking": e["remasking"]},
-                          e["early_exit"])
 
 
 rule eval_accuracy:
@@ -82,7 +63,7 @@ rule eval_accuracy:
         shards=r"\d+",
     params:
         model=lambda w: model_spec(w.model),
-        settings=eval_settings,
+        settings=lambda w: as_json(evaluation_job(config, w.task, int(w.length))),
     threads: job_threads("eval_accuracy")
     resources:
         **job_resources("eval_accuracy"),
@@ -93,7 +74,7 @@ rule eval_accuracy:
     benchmark:
         "results/benchmarks/eval_accuracy/{model}/{task}/len{length}/shard{shard}of{shards}.tsv"
     shell:
-        "python -m flextrap.evaluate --model {params.model:q} --data {input.data} --task {wildcards.task} "
+        "python -m flextrap.stages.eval_accuracy --model {params.model:q} --data {input.data} --task {wildcards.task} "
         "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
         "--out {output.records} --summary {output.summary} --threads {threads} > {log} 2>&1"
 
@@ -119,7 +100,7 @@ rule eval_summary:
     log:
         "results/logs/eval_summary/{kind}/{model}/{task}/{name}.log",
     shell:
-        "python -m flextrap.eval_summary --shards {params.shards:q} --out {output} > {log} 2>&1"
+        "python -m flextrap.stages.eval_summary --shards {params.shards:q} --out {output} > {log} 2>&1"
 
 
 def eval_outputs(model, tasks):
@@ -169,7 +150,7 @@ for _table, (_inputs, _settings) in TABLES.items():
         log:
             f"results/logs/{_table}_table/{_table}.log",
         shell:
-            "python -m flextrap.tables --inputs {params.inputs:q} --settings {params.settings:q} "
+            f"python -m flextrap.stages.{_table}_table --inputs {{params.inputs:q}} --settings {{params.settings:q}} "
             "--out-markdown {output.markdown} --out-latex {output.latex} --out-csv {output.csv} > {log} 2>&1"
 
 
@@ -196,7 +177,7 @@ for _fig, _log in TRAINING_FIGURES.items():
         log:
             f"results/logs/figures/justgrpo/{_fig}.log",
         shell:
-            "python -m flextrap.plots --figure {params.figure} --inputs {params.inputs:q} "
+            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
             "--settings {params.settings:q} --out results/figures/justgrpo/{params.figure} > {log} 2>&1"
 
 

@@ -1,6 +1,6 @@
-"""Data preparation: one normalized JSONL per task and split.
+"""Rule `prepare_data`: one normalized JSONL per task and split (`flextrap.tasks`).
 
-    python -m flextrap.data --task gsm8k --split test --spec '<json of config tasks.gsm8k>' \
+    python -m flextrap.stages.prepare_data --task gsm8k --split test --spec '<json of config tasks.gsm8k>' \\
         --out results/data/gsm8k/test.jsonl
 
 Writes the records and `<out without .jsonl>.provenance.json` beside them.
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
-from . import provenance
-from .cli import cli_entry, parse_args
-from .jsonl import write_jsonl
-from .tasks import prepare
+from flextrap import provenance
+from flextrap.cli import cli_entry, parse_args
+from flextrap.jsonl import write_jsonl
+from flextrap.tasks import prepare
 
 
 @cli_entry

@@ -1,0 +1,25 @@
+"""Rule `accuracy_table`: Table 1, the accuracy of the base model and of JustGRPO on
+every task at every generation length, each task's column from the run trained on that
+task (`flextrap.tables`); at paper scale the paper's reported rows are beside ours.
+
+    python -m flextrap.stages.accuracy_table --inputs '["results/eval/tiny/synthetic/len40.json", ...]' \\
+        --settings '<json>' --out-markdown results/tables/accuracy.md \\
+        --out-latex results/tables/accuracy.tex --out-csv results/tables/accuracy.csv
+"""
+from __future__ import annotations
+
+import json
+
+from flextrap.cli import cli_entry, parse_args
+from flextrap.tables import write_accuracy_table
+
+
+@cli_entry
+def main(argv=None) -> None:
+    args = parse_args(__doc__, ["inputs", "settings", "out-markdown", "out-latex", "out-csv"], argv)
+    print(write_accuracy_table(json.loads(args.inputs), json.loads(args.settings), args.out_markdown,
+                               args.out_latex, args.out_csv))
+
+
+if __name__ == "__main__":
+    main()
