@@ -19,8 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
-from flextrap.graders import CODE_LIMITS, grade_code  # noqa: E402
+from flextrap.graders import grade_code  # noqa: E402
 from flextrap.sandbox import namespaces_unavailable  # noqa: E402
 from flextrap.tasks import prepare  # noqa: E402
 
@@ -39,7 +41,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--data", default=None)
     ap.add_argument("--limit", type=int, default=500)
+    ap.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "config" / "config.yaml"),
+                    help="the config whose grading.code limits apply")
     args = ap.parse_args()
+    code_limits = yaml.safe_load(Path(args.config).read_text())["grading"]["code"]
     if (reason := namespaces_unavailable()) is not None:
         sys.exit(f"namespaces unavailable here: {reason}")
     seconds = {"namespaces": [], "off": []}
@@ -47,7 +52,7 @@ def main() -> None:
     for i, record in enumerate(records(args.data, args.limit)):
         for isolation in (("namespaces", "off") if i % 2 else ("off", "namespaces")):
             start = time.perf_counter()
-            limits = {**CODE_LIMITS, "isolation": "required" if isolation == "namespaces" else "off"}
+            limits = {**code_limits, "isolation": "required" if isolation == "namespaces" else "off"}
             verdict = grade_code(record, reference_completion(record), limits)
             seconds[isolation].append(time.perf_counter() - start)
             if not verdict.correct:

@@ -7,6 +7,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
+
+# The embedded default's code-grading limits (config grading.code), as graders.grade
+# takes them and as sandbox.run_python takes them.
+CODE_LIMITS = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["grading"]["code"]
+RUN_LIMITS = {"timeout": CODE_LIMITS["timeout_s"], **{k: v for k, v in CODE_LIMITS.items() if k != "timeout_s"}}
 
 WORDS = "a b c d e f g h p q r s t = + - * ; , . : find answer first then so therefore 0 1 2 3 4 5 6 7 8 9"
 

@@ -2,7 +2,7 @@
 import time
 
 import pytest
-
+from conftest import CODE_LIMITS, RUN_LIMITS
 from flextrap.graders import grade, grade_code
 from flextrap.sandbox import run_python
 
@@ -51,23 +51,23 @@ def code(body):
 
 
 def test_code_passing_and_partial():
-    v = grade("humaneval", RECORD, code("    return a + b"))
+    v = grade("humaneval", RECORD, code("    return a + b"), CODE_LIMITS)
     assert v.correct and v.pass_rate == 1.0 and v.has_code_block
-    v = grade("mbpp", RECORD, code("    return 3"))
+    v = grade("mbpp", RECORD, code("    return 3"), CODE_LIMITS)
     assert not v.correct and v.pass_rate == 0.5
 
 
 def test_code_body_continuation_of_the_stub():
-    assert grade("humaneval", RECORD, "    return a + b\n").correct
+    assert grade("humaneval", RECORD, "    return a + b\n", CODE_LIMITS).correct
 
 
 def test_code_syntax_error_scores_zero():
-    v = grade("mbpp", RECORD, code("    return a +"))
+    v = grade("mbpp", RECORD, code("    return a +"), CODE_LIMITS)
     assert not v.correct and not v.syntax_ok and v.pass_rate == 0
 
 
 def test_exit_before_tests_does_not_pass():
-    v = grade("mbpp", RECORD, code("    return a + b\nimport sys\nsys.exit(0)"))
+    v = grade("mbpp", RECORD, code("    return a + b\nimport sys\nsys.exit(0)"), CODE_LIMITS)
     assert not v.correct and v.pass_rate == 0
 
 
@@ -88,6 +88,6 @@ def test_bad_programs_end_within_limits_and_score_zero(name, body, max_seconds):
 
 def test_no_inherited_secrets(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "secret-token")
-    result = run_python("import os; print(sorted(os.environ)); print(os.getcwd())")
+    result = run_python("import os; print(sorted(os.environ)); print(os.getcwd())", **RUN_LIMITS)
     assert "HF_TOKEN" not in result.output and "secret-token" not in result.output
     assert "flextrap-run-" in result.output

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-
+from conftest import CODE_LIMITS, RUN_LIMITS
 from flextrap import sandbox
 from flextrap.errors import FlextrapError
 from flextrap.graders import grade, grade_code
@@ -137,7 +137,7 @@ def test_a_daemon_left_by_a_passing_program_is_killed(level):
            f"    os.setsid()\n"
            f"    os.execv(sys.executable, {sleeper(marker)})\n"
            f"import time; time.sleep(0.5)\n")
-    assert sandbox.run_python(src, timeout=3).ok
+    assert sandbox.run_python(src, **RUN_LIMITS).ok
     time.sleep(0.3)
     assert survivors(marker) == []
 
@@ -244,14 +244,14 @@ def test_a_signal_to_the_grader_does_not_arrive(level):
 
 def test_the_fallback_is_reported_once_per_job(fallback, capsys):
     for _ in range(2):
-        assert grade("mbpp", RECORD, code("    return a + b")).isolation == "process"
+        assert grade("mbpp", RECORD, code("    return a + b"), CODE_LIMITS).isolation == "process"
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(err) == 1 and "without namespaces" in err[0] and "No permissions" in err[0]
 
 
 def test_required_isolation_fails_in_one_line_instead_of_falling_back(fallback):
     with pytest.raises(FlextrapError, match="grading.code.isolation is 'required' but namespaces are unavailable"):
-        grade("mbpp", RECORD, code("    return a + b"), {"isolation": "required"})
+        grade("mbpp", RECORD, code("    return a + b"), {**CODE_LIMITS, "isolation": "required"})
 
 
 def test_mbpp_setup_code_runs_after_the_solution():
@@ -261,4 +261,4 @@ def test_mbpp_setup_code_runs_after_the_solution():
               "tests": ["assert depth(root) == 2"]}
     solution = ("```python\nclass Node:\n    def __init__(self, v):\n        self.v, self.left = v, None\n\n"
                 "def depth(node):\n    return 0 if node is None else 1 + depth(node.left)\n```")
-    assert grade("mbpp", record, solution).correct
+    assert grade("mbpp", record, solution, CODE_LIMITS).correct

@@ -9,7 +9,8 @@ from conftest import WORDS
 from flextrap.errors import FlextrapError
 from flextrap.models import build_word_tokenizer
 from flextrap.pretrain import encode
-from flextrap.slot_probe import SLOTS, slot_accuracy, slot_names
+from flextrap.slot_probe import slot_accuracy
+from flextrap.tasks.synthetic import SLOTS, slot_names
 from flextrap.tasks.synthetic import make_problem, write_prompt, write_solution
 
 SETTINGS = {"template": "plain", "gen_length": 48, "mask_ratio": 0.5, "seed": 0, "batch_size": 3}

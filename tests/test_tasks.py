@@ -3,12 +3,11 @@ import collections
 import json
 
 import pytest
-from conftest import FIXTURES
-
+from conftest import CODE_LIMITS, FIXTURES
 from flextrap.errors import FlextrapError
 from flextrap.jsonl import atomic_dir, read_jsonl, write_json, write_jsonl
 from flextrap.tasks import prepare, synthetic
-from flextrap.tasks.math500_task import last_boxed
+from flextrap.tasks.math500 import last_boxed
 
 SYN = {"templates": ["plain"], "generator": {"seed": 7, "n_train": 300, "n_test": 50, "n_leaves": 3,
                                              "n_defs": 5, "steps": [3, 4], "modulus": 10, "ops": ["+", "-"]}}
@@ -203,7 +202,7 @@ ACECODE_ROWS = [
 
 def test_acecode_loader_prompt_and_grading(tmp_path):
     from flextrap.graders import grade, reward
-    from flextrap.tasks.acecode_task import called_function
+    from flextrap.tasks.acecode import called_function
 
     assert called_function(["assert not (is_ok(3))"]) == "is_ok" and called_function(["x = 1"]) is None
     path = tmp_path / "acecode_hard.jsonl"
@@ -215,7 +214,7 @@ def test_acecode_loader_prompt_and_grading(tmp_path):
     assert records[1]["prompts"]["justgrpo_acecode"] == ACECODE_ROWS[1]["question"]  # already shows code
     right = "```python\ndef double(x):\n    return 2 * x\n```"
     half = "```python\ndef double(x):\n    return 4\n```"
-    v_right, v_half = grade("acecode", records[0], right), grade("acecode", records[0], half)
+    v_right, v_half = grade("acecode", records[0], right, CODE_LIMITS), grade("acecode", records[0], half, CODE_LIMITS)
     assert (v_right.correct, v_right.pass_rate, reward("acecode", v_right)) == (True, 1.0, 2.0)
     assert (v_half.correct, v_half.pass_rate, reward("acecode", v_half)) == (False, 0.5, 1.5)
 
@@ -228,3 +227,26 @@ def test_acecode_missing_file_says_where_it_comes_from(tmp_path):
     assert "AceCode-Hard data not found" in message and "ml-diffucoder" in message and "\n" not in message
     with pytest.raises(FlextrapError, match="only a 'train' split"):
         prepare("acecode", "test", spec)
+
+
+def test_the_registry_knows_every_task_of_the_schema_and_each_its_kind_and_source():
+    """The config schema's task names are the registry's; each task module says how it is
+    graded and whether its data comes through `datasets` (then the config needs sources)."""
+    import yaml
+    from conftest import ROOT
+    from flextrap.tasks import TASKS, needs_hub, task_kind
+
+    schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+    assert schema["$defs"]["task_name"]["enum"] == list(TASKS)
+    assert {t: task_kind(t) for t in TASKS} == {"synthetic": "synthetic", "gsm8k": "math", "math500": "math",
+                                               "humaneval": "code", "mbpp": "code", "acecode": "code"}
+    assert [t for t in TASKS if needs_hub(t)] == ["gsm8k", "math500", "mbpp", "acecode"]
+    with pytest.raises(FlextrapError, match="unknown task 'gsm9k'"):
+        task_kind("gsm9k")
+
+
+def test_code_is_never_graded_without_the_configs_limits():
+    from flextrap.graders import grade
+
+    with pytest.raises(FlextrapError, match="grading.code"):
+        grade("mbpp", {"tests": ["assert True"], "entry_point": "f", "stub": ""}, "def f(): pass")

@@ -10,6 +10,7 @@ from jsonschema.exceptions import best_match
 
 from .errors import FlextrapError
 from .runs import RUN_ONLY_KEYS, heldout_task, run_model, run_settings
+from .tasks import needs_hub
 
 
 def _key(path) -> str:
@@ -40,13 +41,10 @@ def _divides(where: str, gen_length: int, block_length: int, steps: int | None) 
     return []
 
 
-HUB_TASKS = ("gsm8k", "math500", "mbpp", "acecode")  # tasks read through `datasets`: need `sources`
-
-
 def _task_errors(name: str, task: dict, used_templates: set[str]) -> list[str]:
     errors = [f"tasks.{name}.templates: misses {t!r}, used by passk/evaluation/justgrpo"
               for t in sorted(used_templates - set(task["templates"]))]
-    if name in HUB_TASKS:
+    if needs_hub(name):
         errors += [f"tasks.{name}.sources.{split}: missing (split {split} is listed)"
                    for split in task["splits"] if split not in task.get("sources", {})]
     gen = task.get("generator")

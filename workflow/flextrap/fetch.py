@@ -7,7 +7,6 @@ pre-download the weights elsewhere.
 """
 from __future__ import annotations
 
-
 from .models import _hub_error
 
 

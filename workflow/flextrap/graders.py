@@ -1,9 +1,11 @@
 """Graders: is a completion right? Training rewards call these, never copies of them.
+A task's kind (`tasks.task_kind`) picks its grader:
 
 - synthetic: exact match of the value after "answer".
-- gsm8k, math500: `math-verify` equivalence of the model's final answer (a \\boxed{}
-  first, else the last expression) with the reference.
-- humaneval, mbpp, acecode: the unit tests, run by `sandbox.run_python` under its limits.
+- math (gsm8k, math500): `math-verify` equivalence of the model's final answer (a
+  \\boxed{} first, else the last expression) with the reference.
+- code (humaneval, mbpp, acecode): the unit tests, run by `sandbox.run_python` under
+  the config's limits (`grading.code`).
 """
 from __future__ import annotations
 
@@ -14,11 +16,8 @@ from dataclasses import asdict, dataclass
 
 from .errors import FlextrapError
 from .sandbox import run_python
+from .tasks import task_kind
 from .tasks.synthetic import extract_answer
-
-MATH_TASKS = ("gsm8k", "math500")
-CODE_TASKS = ("humaneval", "mbpp", "acecode")
-CODE_LIMITS = {"timeout_s": 3.0, "memory_mb": 1024, "max_output_bytes": 1 << 20, "isolation": "auto"}
 
 
 @dataclass
@@ -35,15 +34,17 @@ class Verdict:
 
 
 def grade(task: str, record: dict, completion: str, code_limits: dict | None = None) -> Verdict:
-    if task == "synthetic":
+    """`code_limits` (config `grading.code`) is needed for a code task only."""
+    kind = task_kind(task)
+    if kind == "synthetic":
         got = extract_answer(completion)
         ok = got is not None and got == record["answer"]
         return Verdict(ok, got, float(ok))
-    if task in MATH_TASKS:
+    if kind == "math":
         return grade_math(record["answer"], completion)
-    if task in CODE_TASKS:
-        return grade_code(record, completion, {**CODE_LIMITS, **(code_limits or {})})
-    raise FlextrapError(f"no grader for task {task!r}")
+    if code_limits is None:
+        raise FlextrapError(f"grading {task} runs code: it needs the limits of config grading.code")
+    return grade_code(record, completion, code_limits)
 
 
 def grade_math(reference: str, completion: str) -> Verdict:
@@ -108,7 +109,7 @@ def reward(task: str, verdict: Verdict) -> float:
     """JustGRPO's training reward (paper Sec. 4): 1/0 correctness for math and the
     synthetic task; for code, a format reward (1 for a valid python block, 0.5 for a
     block with a syntax error, 0 for none) plus the unit-test pass rate."""
-    if task in CODE_TASKS:
+    if task_kind(task) == "code":
         fmt = 0.0 if not verdict.has_code_block else (1.0 if verdict.syntax_ok else 0.5)
         return fmt + verdict.pass_rate
     return float(verdict.correct)

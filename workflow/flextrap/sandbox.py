@@ -109,9 +109,9 @@ def _warn_once(reason: str) -> None:
           "process limits only (no network or filesystem isolation)", file=sys.stderr, flush=True)
 
 
-def run_python(source: str, *, timeout: float = 3.0, memory_mb: int = 1024,
-               max_output_bytes: int = 1 << 20, isolation: str = "auto") -> RunResult:
-    """Run `source` as a script under the limits above and return what happened."""
+def run_python(source: str, *, timeout: float, memory_mb: int, max_output_bytes: int, isolation: str) -> RunResult:
+    """Run `source` as a script under the limits above (config `grading.code`) and return
+    what happened."""
     level = isolation_level(isolation)
     workdir = tempfile.mkdtemp(prefix="flextrap-run-")
     try:

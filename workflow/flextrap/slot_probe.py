@@ -11,31 +11,16 @@ better than each slot's marginal distribution.
 """
 from __future__ import annotations
 
-
 import torch
 
 from . import provenance
-from .errors import FlextrapError
 from .jsonl import read_jsonl, write_json
 from .models import full_logits, load_model, set_threads
 from .pretrain import encode
 from .sampling import model_device
-
-STEP_SLOTS = ("conn", "var", "=", "x", "op", "y", "=", "X", "op2", "Y", "=", "Z", ".")
-SLOTS = ("conn", "var", "x", "op", "y", "X", "op2", "Y", "Z", "V")
+from .tasks.synthetic import SLOTS, slot_names
 
 
-def slot_names(solution: str) -> list[str | None]:
-    """The slot of every word of a synthetic solution (None for `=`, `.` and `answer`)."""
-    words = solution.split()
-    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
-    if rest or words[-2] != "answer":
-        raise FlextrapError(f"not a synthetic-task solution: {solution[:60]!r}")
-    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
-    return [n if n in SLOTS else None for n in names]
-
-
-@torch.no_grad()
 def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
     """{slot: {"accuracy", "masked"}} over `records` (see module docstring)."""
     max_length = getattr(model.config, "max_position_embeddings", 1 << 30)

@@ -36,9 +36,17 @@ import random
 import re
 from collections import Counter
 
+from ..errors import FlextrapError
+
 CONNECTIVES = ("first", "then", "so", "therefore")
 OPS = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
 ANSWER_WORD = "answer"
+KIND = "synthetic"  # graded by exact match of the value after "answer" (`graders.grade`)
+NEEDS_HUB = False
+# The words of one solution step, `conn var = x op y = X op Y = Z .` (`step_text`), by
+# slot; the solution ends with `answer V` (`slot_names`).
+STEP_SLOTS = ("conn", "var", "=", "x", "op", "y", "=", "X", "op2", "Y", "=", "Z", ".")
+SLOTS = ("conn", "var", "x", "op", "y", "X", "op2", "Y", "Z", "V")
 LEAF_NAMES = "abcdefgh"
 DEF_NAMES = "pqrstuvwxyz"
 
@@ -176,3 +184,24 @@ def generate(n: int, seed: int, n_leaves: int, n_defs: int, steps: tuple[int, in
             "n_orders": valid_orders_count(problem),
         })
     return records
+
+
+def load(split: str, spec: dict) -> list[dict]:
+    """Train and test are generated from different seeds; test excludes train prompts."""
+    gen = spec["generator"]
+    kwargs = dict(n_leaves=gen["n_leaves"], n_defs=gen["n_defs"],
+                  steps=tuple(gen["steps"]), modulus=gen["modulus"], ops=tuple(gen["ops"]))
+    train = generate(gen["n_train"], seed=gen["seed"], **kwargs)
+    if split == "train":
+        return train
+    return generate(gen["n_test"], seed=gen["seed"] + 1, exclude={r["question"] for r in train}, **kwargs)
+
+
+def slot_names(solution: str) -> list[str | None]:
+    """The slot of every word of a solution (None for `=`, `.` and `answer`)."""
+    words = solution.split()
+    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
+    if rest or words[-2] != ANSWER_WORD:
+        raise FlextrapError(f"not a synthetic-task solution: {solution[:60]!r}")
+    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
+    return [n if n in SLOTS else None for n in names]

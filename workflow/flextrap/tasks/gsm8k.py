@@ -4,6 +4,9 @@ from __future__ import annotations
 from ..errors import FlextrapError
 from .hub import load_rows, source_for
 
+KIND = "math"  # graded by `graders.grade_math`
+NEEDS_HUB = True  # read through `datasets`: needs `sources` per split
+
 
 def reference_answer(solution: str) -> str:
     if "####" not in solution:

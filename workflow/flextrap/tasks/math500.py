@@ -9,6 +9,9 @@ from __future__ import annotations
 from ..errors import FlextrapError
 from .hub import load_rows, source_for
 
+KIND = "math"  # graded by `graders.grade_math`
+NEEDS_HUB = True  # read through `datasets`: needs `sources` per split
+
 
 def last_boxed(text: str) -> str | None:
     """Content of the last \\boxed{...} (braces matched), or None."""

@@ -17,6 +17,9 @@ HOW_TO_GET = ("build it with ml-diffucoder's recipes/process_data.py "
               "(--dataset_path TIGER-Lab/AceCode-87K --difficulty hard; github.com/apple/ml-diffucoder) "
               "and set tasks.acecode.sources.train.data_files to its path")
 
+KIND = "code"  # graded by `graders.grade_code`
+NEEDS_HUB = True  # read through `datasets`: needs `sources` per split
+
 
 def called_function(tests: list[str]) -> str | None:
     """The function the first assert calls (AceCode rows name no entry point)."""

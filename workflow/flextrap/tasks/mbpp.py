@@ -6,6 +6,9 @@ import re
 from ..errors import FlextrapError
 from .hub import load_rows, source_for
 
+KIND = "code"  # graded by `graders.grade_code`
+NEEDS_HUB = True  # read through `datasets`: needs `sources` per split
+
 
 def signature(code: str, entry_point: str) -> str:
     """The reference solution's `def` line of the tested function (the prompt's stub)."""
