@@ -39,3 +39,25 @@ def tiny_lm():
     model = build_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
                              tok, max_length=64).eval()
     return model, tok
+
+
+# Six synthetic test problems and the sampling settings of the sampling tests.
+SYNTHETIC_SPEC = {"splits": ["test"], "templates": ["plain"],
+                  "generator": {"seed": 5, "n_train": 0, "n_test": 6, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
+                                "modulus": 10, "ops": ["+", "-"]}}
+SAMPLE_SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
+                   "early_exit": False, "sampler": {"gen_length": 16, "steps": 16, "temperature": 0.8,
+                                                    "block_length": 4, "remasking": "low_confidence"}}
+
+
+@pytest.fixture(scope="module")
+def synthetic_setup():
+    """(model, tokenizer, records): a tiny random model over six synthetic test problems."""
+    from flextrap.models import build_tiny_model, build_word_tokenizer
+    from flextrap.tasks import prepare
+
+    records = prepare("synthetic", "test", SYNTHETIC_SPEC)
+    tok = build_word_tokenizer([r["prompts"]["plain"] for r in records] + ["first then so therefore answer"])
+    torch.manual_seed(0)
+    arch = {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+    return build_tiny_model(arch, tok, max_length=128).eval(), tok, records

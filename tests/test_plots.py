@@ -1,0 +1,75 @@
+"""The figures draw the series of their tables: each line's points, each bar's height,
+each axis's scale and labels, checked on small hand-made tables."""
+import pandas as pd
+import pytest
+
+from flextrap import plots
+
+
+def lines_by_label(ax) -> dict:
+    return {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.get_lines()}
+
+
+def test_passk_curves_draw_each_sampled_order_per_task_on_a_log2_axis():
+    df = pd.DataFrame([{"task": t, "order": o, "k": k, "pass_at_k": p, "ci_low": p - 0.1, "ci_high": p + 0.1}
+                       for t in ("gsm8k", "mbpp") for o, base in (("ar", 0.3), ("arbitrary", 0.2), ("extra", 0.1))
+                       for k, p in ((1, base), (2, base + 0.2), (4, base + 0.3))])
+    fig = plots.passk_curves(df, {"orders": ["ar", "arbitrary"]})
+    assert [ax.get_title() for ax in fig.axes] == ["gsm8k", "mbpp"]
+    for ax in fig.axes:
+        drawn = lines_by_label(ax)
+        assert set(drawn) == {"ar", "arbitrary"}  # an order not configured is left out
+        assert drawn["ar"] == ([1, 2, 4], pytest.approx([0.3, 0.5, 0.6]))
+        assert drawn["arbitrary"][1] == pytest.approx([0.2, 0.4, 0.5])
+        assert ax.get_xscale() == "log" and ax.get_ylabel() == "Pass@k"
+        assert len(ax.collections) == 2  # one bootstrap band per order
+
+
+def test_coverage_bars_are_the_shares_in_percent():
+    df = pd.DataFrame([{"task": "gsm8k", "a": "ar", "b": "arbitrary", "k": 16, "share_only_a": 0.1,
+                        "share_only_b": 0.05, "share_both": 0.7}])
+    ax = plots.coverage(df, {}).axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([10.0, 5.0, 70.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["only ar", "only arbitrary", "both"]
+    assert ax.get_title() == "gsm8k (k = 16)"
+
+
+def test_connective_entropy_bars_per_order_and_the_all_token_mean_dashed():
+    rows = [("ar", "So", "connective", 1.5), ("ar", "Thus", "connective", 2.0), ("ar", "(all tokens)", "all", 0.4),
+            ("arbitrary", "So", "connective", 0.5), ("arbitrary", "Thus", "connective", 0.8),
+            ("arbitrary", "(all tokens)", "all", 0.45)]
+    df = pd.DataFrame([{"task": "math500", "order": o, "word": w, "kind": k, "mean_entropy": e, "count": 3}
+                       for o, w, k, e in rows])
+    ax = plots.connective_entropy(df, {"orders": ["ar", "arbitrary"]}).axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([1.5, 2.0, 0.5, 0.8])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["So", "Thus"]
+    dashed = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert dashed == pytest.approx([0.4, 0.45])
+
+
+def test_bypassed_tokens_show_the_top_words_of_the_configured_order():
+    df = pd.DataFrame([{"task": "t", "order": o, "word": w, "bypassed": n, "share_of_bypassed": n / 10,
+                        "bypass_rate": 0.5} for o in ("arbitrary", "ar") for w, n in (("So", 6), ("x", 3), ("y", 1))])
+    ax = plots.bypassed_tokens(df, {"bypass_order": "arbitrary", "top_bypassed": 2}).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "So"]  # largest at the top
+    assert [p.get_width() for p in ax.patches] == pytest.approx([30.0, 60.0])
+
+
+def test_parallel_decoding_lines_run_along_tokens_per_step_per_method_and_rule():
+    df = pd.DataFrame([{"task": "mbpp", "method": m, "rule": "eb", "value": v, "tokens_per_step": t,
+                        "accuracy": a + gain} for m, gain in (("base", 0.0), ("JustGRPO", 10.0))
+                       for v, t, a in ((1.0, 4.0, 30.0), (0.0, 1.0, 40.0))])
+    ax = plots.parallel_decoding(df, {}).axes[0]
+    drawn = lines_by_label(ax)
+    assert drawn["base, eb"] == ([1.0, 4.0], [40.0, 30.0])
+    assert drawn["JustGRPO, eb"] == ([1.0, 4.0], [50.0, 40.0])
+    assert ax.get_xlabel() == "tokens per step"
+    assert any("+10.0" in t.get_text() for t in ax.texts)  # the gap at one token per step
+
+
+def test_training_efficiency_draws_accuracy_against_steps_and_minutes():
+    df = pd.DataFrame({"run": ["gsm8k"] * 3, "step": [0, 5, 10], "train_seconds": [0.0, 60.0, 120.0],
+                       "accuracy": [0.5, 0.6, 0.7]})
+    by_step, by_time = plots.training_efficiency(df, {}).axes
+    assert lines_by_label(by_step)["gsm8k"] == ([0, 5, 10], pytest.approx([50.0, 60.0, 70.0]))
+    assert lines_by_label(by_time)["gsm8k"][0] == pytest.approx([0.0, 1.0, 2.0])
