@@ -29,6 +29,39 @@ def cut_at_exit(answer: list, steps: list, eos_id: int) -> int:
     raise AssertionError("a full decode commits every position")
 
 
+# Early exit: what a full decode's row looks like cut at its exit, and the rows of
+# a continuous-batching decode (tests/test_continuous.py, tests/test_families.py).
+
+def exit_view(gen, row: int, eos_id: int, mask_id: int) -> dict:
+    """Row `row` of a full `generate` decode as early exit would leave it."""
+    answer, steps = gen.answers[row].tolist(), gen.trace["step"][row].tolist()
+    nfe = cut_at_exit(answer, steps, eos_id)
+    kept = [s < nfe for s in steps]
+    view = {"answer": [a if k else mask_id for a, k in zip(answer, kept)], "nfe": nfe,
+            "step": [s if k else -1 for s, k in zip(steps, kept)]}
+    for field in ("entropy", "confidence"):
+        view[field] = [v if k else 0.0 for v, k in zip(gen.trace[field][row].tolist(), kept)]
+    return view
+
+
+def assert_same_row(row: dict, view: dict) -> None:
+    assert {k: row[k] for k in ("answer", "nfe", "step")} == {k: view[k] for k in ("answer", "nfe", "step")}
+    for field in ("entropy", "confidence"):
+        assert row[field] == pytest.approx(view[field], abs=1e-6)
+
+
+def finished_rows(model, prompts, seeds, **kwargs) -> dict:
+    out = {}
+    from flextrap.continuous import generate_continuous
+
+    for done in generate_continuous(model, prompts, seeds, **kwargs):
+        for f in done:
+            assert f.index not in out
+            out[f.index] = {"answer": f.answer, "nfe": f.nfe, **f.trace}
+    assert sorted(out) == list(range(len(prompts)))
+    return out
+
+
 @pytest.fixture(scope="module")
 def tiny_lm():
     """(model, tokenizer): a tiny random masked LM (real BERT, learned positions) over the synthetic task's words."""

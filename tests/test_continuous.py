@@ -7,39 +7,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from flextrap.continuous import generate_continuous, text_is_fixed
-from conftest import cut_at_exit
+from flextrap.continuous import text_is_fixed
+from conftest import assert_same_row, exit_view, finished_rows
 from flextrap.sampling import generate
 
 MASK, EOS, V = 0, 1, 12
-
-
-def exit_view(gen, row: int, eos_id: int, mask_id: int) -> dict:
-    """Row `row` of a full `generate` decode as early exit would leave it."""
-    answer, steps = gen.answers[row].tolist(), gen.trace["step"][row].tolist()
-    nfe = cut_at_exit(answer, steps, eos_id)
-    kept = [s < nfe for s in steps]
-    view = {"answer": [a if k else mask_id for a, k in zip(answer, kept)], "nfe": nfe,
-            "step": [s if k else -1 for s, k in zip(steps, kept)]}
-    for field in ("entropy", "confidence"):
-        view[field] = [v if k else 0.0 for v, k in zip(gen.trace[field][row].tolist(), kept)]
-    return view
-
-
-def assert_same_row(row: dict, view: dict) -> None:
-    assert {k: row[k] for k in ("answer", "nfe", "step")} == {k: view[k] for k in ("answer", "nfe", "step")}
-    for field in ("entropy", "confidence"):
-        assert row[field] == pytest.approx(view[field], abs=1e-6)
-
-
-def finished_rows(model, prompts, seeds, **kwargs) -> dict:
-    out = {}
-    for done in generate_continuous(model, prompts, seeds, **kwargs):
-        for f in done:
-            assert f.index not in out
-            out[f.index] = {"answer": f.answer, "nfe": f.nfe, **f.trace}
-    assert sorted(out) == list(range(len(prompts)))
-    return out
 
 
 # --- hand-built cases on a stub model with known logits ----------------------------

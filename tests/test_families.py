@@ -198,3 +198,35 @@ def test_the_preflight_report_lists_every_check(tmp_path, capsys):
 
 def test_every_replica_config_names_a_known_family():
     assert {c["model_type"] for c in CONFIGS.values()} <= {t for f in FAMILIES.values() for t in f.model_types}
+
+
+@pytest.mark.parametrize("name", ["llada", "dream"])
+def test_early_exit_on_each_replica_equals_a_full_decode_cut_at_its_exit(hubs, name):
+    """Continuous batching with early exit through each family's conventions (Dream's
+    shifted logits, LLaDA's additive mask; mixed prompt lengths, left padding): every
+    row's answer, commit steps and passes are those of a full decode of it alone."""
+    from conftest import assert_same_row, exit_view, finished_rows
+
+    model, tok, prompts = loaded(hubs[name])
+    eos = tok.eos_token_id
+    head = model.get_output_embeddings()
+
+    def eos_prone(module, args, out):  # answers end at varied points
+        out[..., eos] += 3.0
+        return out
+
+    hook = head.register_forward_hook(eos_prone)
+    try:
+        prompts = [p for p in prompts for _ in range(3)]
+        seeds = list(range(7, 7 + len(prompts)))
+        width = max(map(len, prompts))
+        kw = dict(gen_length=8, steps=8, block_length=4, remasking="low_confidence", temperature=0.8,
+                  mask_id=tok.mask_token_id, pad_id=tok.pad_token_id)
+        rows = finished_rows(model, prompts, seeds, batch_size=4, eos_id=eos, width=width, **kw)
+        for i, (prompt, seed) in enumerate(zip(prompts, seeds)):
+            full = generate(model, [prompt], generator=[torch.Generator().manual_seed(seed)], trace=True,
+                            width=width, **kw)
+            assert_same_row(rows[i], exit_view(full, 0, eos, tok.mask_token_id))
+    finally:
+        hook.remove()
+    assert min(r["nfe"] for r in rows.values()) < 8  # some rows did exit early
