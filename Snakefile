@@ -14,8 +14,8 @@ WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
-from flextrap.job_settings import (evaluation_job, greedy_sampler, model_check_job, parallel_job, passk_job,
-                                   passk_sampler, passk_sizes)
+from flextrap.job_settings import (evaluation_job, gpu_dtype, greedy_sampler, model_check_job, parallel_job,
+                                   passk_job, passk_sampler, passk_sizes)
 from flextrap.runs import heldout_task, released_models, run_model, run_settings, trained_runs
 from flextrap.sweeps import derived_orders, sweep_of
 

@@ -62,3 +62,15 @@ def test_every_stage_is_a_command_with_usage():
         doc = ast.get_docstring(ast.parse(path.read_text()))
         assert doc.startswith(f"Rule `{path.stem}`"), path
         assert f"python -m flextrap.stages.{path.stem} " in doc, path
+
+
+def test_no_rule_builds_its_command_from_a_loop_variable():
+    """Snakemake formats a rule's shell line when the job runs, from the rule file's
+    namespace: an f-string over a loop variable would run the last rule's stage for
+    every rule of the loop (a dry run still prints the right one). Loop rules pass
+    their stage as a param instead."""
+    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.strip() == "shell:":
+                assert not lines[i + 1].strip().startswith('f"'), f"{path.name}:{i + 2}"

@@ -11,6 +11,12 @@ from __future__ import annotations
 from .sweeps import derived_orders
 
 
+def gpu_dtype(model_spec: dict) -> str:
+    """The dtype a hub model runs in on a GPU (`models.load_model`, rule `preflight`): its
+    config entry's `dtype`, else bf16, the paper's precision (on a CPU: float32)."""
+    return model_spec.get("dtype", "bfloat16")
+
+
 def passk_sampler(config: dict, order: str) -> dict:
     """The sampler of Pass@k order `order` (a key of `passk.orders` or a sweep's derived
     order). An order's `tasks:` limit says where the DAG samples it, so it is not a

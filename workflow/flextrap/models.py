@@ -20,6 +20,7 @@ import torch
 
 from .errors import FlextrapError
 from .families import family_named, family_of, family_of_type
+from .job_settings import gpu_dtype
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
                   "unk_token": "[UNK]"}
@@ -125,7 +126,7 @@ def load_model(spec: dict, device: str = "auto"):
         source, hub = str(_local_path(spec)), {"trust_remote_code": spec.get("trust_remote_code", False)}
         model = family_of_spec(spec, source, hub).load(source, hub)
     else:
-        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if dev.type == "cuda" else torch.float32
+        dtype = getattr(torch, gpu_dtype(spec)) if dev.type == "cuda" else torch.float32
         hub = hub_kwargs(spec)
         try:
             model = family_of_spec(spec, spec["hf_id"], hub).load(spec["hf_id"], hub, dtype=dtype)

@@ -42,7 +42,7 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
             ),
             pdf=f"results/figures/{{model}}/{_fig}.pdf",
         params:
-            figure=_fig,
+            stage=f"flextrap.stages.figure_{_fig}",  # a value: the shell line is formatted when the job runs, after the loop
             inputs=lambda w, input: as_json(list(input)),
             settings=figure_settings(),
             out=lambda w, output: output.png[: -len(".png")],
@@ -52,7 +52,7 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
         log:
             f"results/logs/figures/{{model}}/{_fig}.log",
         shell:
-            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
+            "python -m {params.stage} --inputs {params.inputs:q} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 
@@ -78,7 +78,7 @@ for _sweep, _fig in SWEEP_FIGURES.items():
             ),
             pdf=f"results/figures/{{model}}/{_fig}.pdf",
         params:
-            figure=_fig,
+            stage=f"flextrap.stages.figure_{_fig}",  # a value: the shell line is formatted when the job runs, after the loop
             inputs=lambda w, input: as_json(list(input)),
             settings=figure_settings(),
             out=lambda w, output: output.png[: -len(".png")],
@@ -88,7 +88,7 @@ for _sweep, _fig in SWEEP_FIGURES.items():
         log:
             f"results/logs/figures/{{model}}/{_fig}.log",
         shell:
-            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
+            "python -m {params.stage} --inputs {params.inputs:q} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 

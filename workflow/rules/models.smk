@@ -51,7 +51,7 @@ rule preflight:
     params:
         model=lambda w: model_spec(w.model),
         settings=lambda w: as_json({**config["preflight"],
-                                    "dtype": MODELS[w.model].get("dtype", "bfloat16")}),
+                                    "dtype": gpu_dtype(MODELS[w.model])}),
     localrule: True
     conda:
         CONDA_ENV

@@ -142,6 +142,7 @@ for _table, (_inputs, _settings) in TABLES.items():
             csv=report(f"results/tables/{_table}.csv", caption=f"../report/{_table}_table.rst",
                        category="Sec. 4: JustGRPO"),
         params:
+            stage=f"flextrap.stages.{_table}_table",  # a value: the shell line is formatted when the job runs, after the loop
             settings=_settings,
             inputs=lambda w, input: as_json(list(input)),
         localrule: True
@@ -150,7 +151,7 @@ for _table, (_inputs, _settings) in TABLES.items():
         log:
             f"results/logs/{_table}_table/{_table}.log",
         shell:
-            f"python -m flextrap.stages.{_table}_table --inputs {{params.inputs:q}} --settings {{params.settings:q}} "
+            "python -m {params.stage} --inputs {params.inputs:q} --settings {params.settings:q} "
             "--out-markdown {output.markdown} --out-latex {output.latex} --out-csv {output.csv} > {log} 2>&1"
 
 
@@ -168,6 +169,7 @@ for _fig, _log in TRAINING_FIGURES.items():
                        category="Sec. 4: JustGRPO"),
             pdf=f"results/figures/justgrpo/{_fig}.pdf",
         params:
+            stage=f"flextrap.stages.figure_{_fig}",  # a value: the shell line is formatted when the job runs, after the loop
             inputs=lambda w, input, log_name=_log: as_json([f"{d}/{log_name}" for d in input]),
             settings=lambda w: figure_settings(),
             figure=_fig,
@@ -177,7 +179,7 @@ for _fig, _log in TRAINING_FIGURES.items():
         log:
             f"results/logs/figures/justgrpo/{_fig}.log",
         shell:
-            f"python -m flextrap.stages.figure_{_fig} --inputs {{params.inputs:q}} "
+            "python -m {params.stage} --inputs {params.inputs:q} "
             "--settings {params.settings:q} --out results/figures/justgrpo/{params.figure} > {log} 2>&1"
 
 
