@@ -30,8 +30,8 @@ def passk_sampler(config: dict, order: str) -> dict:
 def passk_sizes(config: dict, order: str) -> dict:
     """n_samples, max_problems and shards of an order: its sweep's own, else passk's."""
     p, sweeps = config["passk"], derived_orders(config["passk"])
-    sizes = {k: p[k] for k in ("n_samples", "max_problems", "shards")}
-    return {**sizes, **p["sweeps"][sweeps[order]["sweep"]]} if order in sweeps else sizes
+    own = p["sweeps"][sweeps[order]["sweep"]] if order in sweeps else {}
+    return {k: own.get(k, p[k]) for k in ("n_samples", "max_problems", "shards")}
 
 
 def greedy_sampler(config: dict, gen_length: int) -> dict:
