@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+import flextrap.checkpoints as checkpoints_mod  # noqa: E402
 import flextrap.sample as sample_mod  # noqa: E402
 import flextrap.train as train_mod  # noqa: E402
 from flextrap.cli import parse_args  # noqa: E402
@@ -31,7 +32,7 @@ def record(out: str, **event) -> None:
 
 
 def instrument(out: str) -> None:
-    rollouts, atomic_dir, write_text = train_mod.rollouts, train_mod.atomic_dir, train_mod.write_text
+    rollouts, atomic_dir, write_text = train_mod.rollouts, train_mod.atomic_dir, checkpoints_mod.write_text
     train_mod.reward = lambda task, verdict: float(len(verdict.extracted or "x") % 2)
     train_mod.grade = lambda task, rec, text, limits: type("V", (), {"extracted": text})()
     sample_mod.grade = parity_verdict  # held-out evaluations (flextrap.heldout grades through sample)
@@ -50,7 +51,8 @@ def instrument(out: str) -> None:
         record(out, event="write", path=str(path))
         return write_text(path, text)
 
-    train_mod.rollouts, train_mod.atomic_dir, train_mod.write_text = logged_rollouts, logged_atomic_dir, logged_write_text
+    train_mod.rollouts, train_mod.atomic_dir = logged_rollouts, logged_atomic_dir
+    checkpoints_mod.write_text = logged_write_text  # checkpoint meta.json
 
 
 def main() -> None:
