@@ -14,6 +14,7 @@ WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
+from flextrap.numerics import job_numerics, shell_export
 from flextrap.job_settings import (evaluation_job, gpu_dtype, greedy_sampler, model_check_job, parallel_job,
                                    passk_job, passk_sampler, passk_sizes)
 from flextrap.runs import heldout_task, released_models, run_model, run_settings, trained_runs
@@ -31,8 +32,12 @@ except FlextrapError as err:
     sys.exit(str(err))
 validate(config, str(SCHEMA))     # the same schema, as Snakemake applies it
 
-# Rules run `python -m flextrap.<module>`; the package is importable even if not installed.
-shell.prefix(f"export PYTHONPATH={WORKFLOW_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; set -o pipefail; ")
+# Rules run `python -m flextrap.stages.<rule>`; the package is importable even if not
+# installed, and pins the numerics of config `numerics` before torch loads (over the caller's).
+# Snakemake formats the prefix with each job's values: braces are doubled to stay braces.
+NUMERICS = shell_export(job_numerics(config["numerics"], config["jobs"]["default"]["threads"]))
+shell.prefix(f"export PYTHONPATH={WORKFLOW_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+             + NUMERICS.replace("{", "{{").replace("}", "}}") + "set -o pipefail; ")
 
 
 report: "workflow/report/workflow.rst"

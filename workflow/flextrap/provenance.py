@@ -9,6 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from . import numerics
 from .jsonl import write_json
 
 PACKAGES = ("flextrap", "torch", "transformers", "tokenizers", "accelerate", "datasets",
@@ -39,9 +40,11 @@ def config_hash(settings: dict) -> str:
 
 
 def record(stage: str, settings: dict, **extra) -> dict:
-    """The protocol of one output: the settings that made it, versions, commit, time."""
+    """The protocol of one output: the settings that made it, the numerics in effect,
+    versions, commit, time."""
     return {"stage": stage, "settings": settings, "settings_hash": config_hash(settings), **extra,
-            "packages": package_versions(), "python": platform.python_version(),
+            "numerics": numerics.in_effect(), "packages": package_versions(),
+            "python": platform.python_version(),
             "git_commit": git_commit(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
