@@ -26,14 +26,21 @@ def test_portable_pins_the_kernels_and_machine_leaves_them_to_the_cpu():
     portable, machine = settings("portable"), settings("machine")
     assert portable["set"]["ATEN_CPU_CAPABILITY"] == "avx2" and portable["set"]["MKL_CBWR"] == "COMPATIBLE"
     assert portable["set"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
-    assert machine["set"]["MKL_CBWR"] == "AUTO"
+    assert machine["set"]["MKL_CBWR"] == "AVX2"
     for s in (portable, machine):
         assert s["set"]["MKL_DYNAMIC"] == s["set"]["OMP_DYNAMIC"] == "FALSE"
-        assert s["deterministic_algorithms"] and s["float32_matmul_precision"] == "highest"
+        assert s["deterministic_algorithms"] == "error" and s["float32_matmul_precision"] == "highest"
         assert "MKL_ENABLE_INSTRUCTIONS" in s["clear"]
     # what portable pins, machine removes from the caller's environment (the CPU's best kernels)
     assert {"ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"} <= set(machine["clear"])
     assert not set(portable["clear"]) & set(portable["set"])
+
+
+def test_paper_jobs_get_deterministic_gpu_settings():
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["numerics"]
+    job = numerics.job_numerics(paper, default_threads=4)
+    assert job["set"]["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")  # cuBLAS's deterministic workspaces
+    assert job["deterministic_algorithms"] in ("error", "warn") and job["float32_matmul_precision"] == "highest"
 
 
 def test_the_pins_win_over_the_callers_environment():
@@ -46,7 +53,7 @@ def test_the_pins_win_over_the_callers_environment():
     assert "MKL_ENABLE_INSTRUCTIONS" not in env and env["HOME"] == "/home/me"
     env = dict(caller)
     numerics.pin_environment(settings("machine"), env, threads=1)
-    assert "ATEN_CPU_CAPABILITY" not in env and env["MKL_CBWR"] == "AUTO"
+    assert "ATEN_CPU_CAPABILITY" not in env and env["MKL_CBWR"] == "AVX2"
 
 
 def test_threads_come_from_the_job_and_are_shared_by_its_processes():
@@ -75,7 +82,7 @@ MATMUL = ("import flextrap.stages, torch, json; from flextrap import numerics\n"
           "print(json.dumps(numerics.in_effect()))")
 
 
-@pytest.mark.parametrize("mode, branch", [("portable", "CNR:COMPATIBLE"), ("machine", "CNR:AUTO")])
+@pytest.mark.parametrize("mode, branch", [("portable", "CNR:COMPATIBLE"), ("machine", "CNR:AVX2")])
 def test_mkl_takes_the_mode(mode, branch):
     """MKL_VERBOSE prints the branch MKL runs each call in: the pin reached MKL."""
     export = {numerics.ENV_VAR: json.dumps(settings(mode)), "MKL_VERBOSE": "1",
@@ -85,7 +92,7 @@ def test_mkl_takes_the_mode(mode, branch):
     calls = [line for line in run.stdout.splitlines() if line.startswith("MKL_VERBOSE SGEMM")]
     assert calls and all(branch in c and "Dyn:0" in c for c in calls), calls
     effect = json.loads(run.stdout.splitlines()[-1])
-    assert effect["mode"] == mode and effect["deterministic_algorithms"] is True
+    assert effect["mode"] == mode and effect["deterministic_algorithms"] == "error"
     assert effect["float32_matmul_precision"] == "highest" and effect["threads"] == 1
     assert effect["environment"]["MKL_CBWR"] == branch.split(":")[1]
     assert effect["torch"] and effect["mkl"] and effect["cpu"]
@@ -104,7 +111,7 @@ def test_a_rule_pins_the_numerics_over_the_callers_and_records_them(tmp_path):
     effect = meta["numerics"]
     assert effect["mode"] == CONFIG["numerics"]["mode"] == "portable"
     assert effect["environment"]["ATEN_CPU_CAPABILITY"] == "avx2" and effect["cpu_capability"] == "AVX2"
-    assert effect["environment"]["MKL_CBWR"] == "COMPATIBLE" and effect["deterministic_algorithms"]
+    assert effect["environment"]["MKL_CBWR"] == "COMPATIBLE" and effect["deterministic_algorithms"] == "error"
 
 
 # --- the same bits: a short pretraining, one JustGRPO step, one sampling shard ------------

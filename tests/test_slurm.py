@@ -86,6 +86,10 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
         assert (run / "results" / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
     trained = json.loads((cluster / "results" / "models" / "tiny-justgrpo-synthetic" / "provenance.json").read_text())
     assert trained["settings"]["steps"] == 2
+    # the job's numerics as pinned through the SLURM job's shell (config `numerics`)
+    pinned = trained["numerics"]
+    assert pinned["mode"] != "unpinned" and pinned["deterministic_algorithms"] == "error"
+    assert pinned["environment"]["CUBLAS_WORKSPACE_CONFIG"] and pinned["environment"]["MKL_DYNAMIC"] == "FALSE"
 
 
 PAPER_GPU_TARGETS = {  # one job of every GPU rule of config/paper.yaml

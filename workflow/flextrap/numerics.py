@@ -74,7 +74,8 @@ def pin_torch(settings: dict, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(settings["deterministic_algorithms"])
+    mode = settings["deterministic_algorithms"]  # error | warn | disabled
+    torch.use_deterministic_algorithms(mode != "disabled", warn_only=mode == "warn")
     torch.set_float32_matmul_precision(settings["float32_matmul_precision"])
     torch.backends.cudnn.benchmark = False
 
@@ -106,6 +107,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def deterministic_state(torch) -> str:
+    if not torch.are_deterministic_algorithms_enabled():
+        return "disabled"
+    return "warn" if torch.is_deterministic_algorithms_warn_only_enabled() else "error"
+
+
 def in_effect() -> dict:
     """The numerics this process runs with (provenance of every output). Torch's state
     is read only where torch is loaded; a job that never loads it computes nothing in it."""
@@ -120,7 +127,7 @@ def in_effect() -> dict:
         mkl = re.search(r"Math Kernel Library Version (\S+)", torch.__config__.show())
         out.update(torch=torch.__version__, cpu_capability=torch.backends.cpu.get_cpu_capability(),
                    mkl=mkl.group(1) if mkl else None, threads=torch.get_num_threads(),
-                   deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
+                   deterministic_algorithms=deterministic_state(torch),
                    float32_matmul_precision=torch.get_float32_matmul_precision())
         if torch.cuda.is_available():
             out.update(gpu=torch.cuda.get_device_name(), cuda=torch.version.cuda,
