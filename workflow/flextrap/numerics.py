@@ -9,7 +9,9 @@ OpenMP change it at run time. Config `numerics:` names them for two modes:
 - `portable`: torch's AVX2 kernels, MKL's COMPATIBLE branch (the one branch MKL documents
   as giving the same results on Intel and non-Intel CPUs), oneDNN capped at AVX2;
 - `machine`: each library's best kernels for this CPU, with MKL's reproducible
-  dispatch (`MKL_CBWR=AUTO`), at full speed: same bits run to run on one machine.
+  dispatch (`MKL_CBWR=AUTO`), at full speed. MKL documents this as run-to-run
+  reproducible, but fresh processes here sometimes wrote other weights: only
+  `portable` is held to the same bits (docs/numerics.md).
 
 Both fix the thread count, turn dynamic threads off, make torch use deterministic
 algorithms and keep float32 matmuls in full precision. The settings reach a job as
