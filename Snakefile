@@ -34,7 +34,7 @@ validate(config, str(SCHEMA))     # the same schema, as Snakemake applies it
 
 # Rules run `python -m flextrap.stages.<rule>`; the package is importable even if not
 # installed, and pins the numerics of config `numerics` before torch loads (over the caller's).
-# Snakemake formats the prefix with each job's values: braces are doubled to stay braces.
+# Snakemake formats the prefix (with the Snakefile's names): braces are doubled to stay braces.
 NUMERICS = shell_export(job_numerics(config["numerics"], config["jobs"]["default"]["threads"]))
 shell.prefix(f"export PYTHONPATH={WORKFLOW_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
              + NUMERICS.replace("{", "{{").replace("}", "}}") + "set -o pipefail; ")

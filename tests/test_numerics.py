@@ -192,3 +192,12 @@ def test_unpinned_kernels_do_change_the_bits(tmp_path, prepared_data):
         assert run.returncode == 0, run.stderr[-2000:]
         hashes[capability] = sha256(out / "model.safetensors")
     assert hashes["default"] != hashes["avx2"]
+
+
+def test_the_shell_line_hands_the_settings_over_and_drops_a_callers_world_size():
+    job = settings("portable")
+    line = numerics.shell_export(job)
+    run = subprocess.run(["bash", "-c", line + 'echo "$FLEXTRAP_NUMERICS"; echo "ws=${WORLD_SIZE:-none}"'],
+                         capture_output=True, text=True, env={**os.environ, "WORLD_SIZE": "4"})
+    printed, world = run.stdout.splitlines()
+    assert json.loads(printed) == job and world == "ws=none"

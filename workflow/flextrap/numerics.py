@@ -49,8 +49,10 @@ def job_numerics(numerics: dict, default_threads: int) -> dict:
 
 
 def shell_export(settings: dict) -> str:
-    """The shell line that hands `settings` to a job (JSON in one quoted word)."""
-    return f"export {ENV_VAR}={shlex.quote(json.dumps(settings, sort_keys=True))}; "
+    """The shell line that hands `settings` to a job (JSON in one quoted word). A caller's
+    WORLD_SIZE (some schedulers export it) would split a one-process job's threads, so it
+    is dropped; `accelerate launch` sets it again for the processes it starts."""
+    return f"export {ENV_VAR}={shlex.quote(json.dumps(settings, sort_keys=True))}; unset WORLD_SIZE; "
 
 
 def job_threads(argv: list[str], environ, default: int) -> int:

@@ -79,7 +79,7 @@ rule pass_at_k:
         "results/logs/pass_at_k/{model}/{task}.log",
     shell:
         "python -m flextrap.stages.pass_at_k --samples {params.samples:q} --settings {params.settings:q} "
-        "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
+        "--out-passk {output.passk} --out-coverage {output.coverage} --threads {threads} > {log} 2>&1"
 
 
 rule entropy_stats:
@@ -106,7 +106,7 @@ rule entropy_stats:
     shell:
         "python -m flextrap.stages.entropy_stats --samples {params.samples:q} --model {params.model:q} "
         "--settings {params.settings:q} --out-bypass {output.bypass} "
-        "--out-entropy {output.entropy} > {log} 2>&1"
+        "--out-entropy {output.entropy} --threads {threads} > {log} 2>&1"
 
 
 def passk_outputs(model):
@@ -143,7 +143,7 @@ rule pass_at_k_sweep:
         "results/logs/pass_at_k_sweep/{model}/{task}/{sweep}.log",
     shell:
         "python -m flextrap.stages.pass_at_k_sweep --samples {params.samples:q} --settings {params.settings:q} "
-        "--out-passk {output.passk} --out-coverage {output.coverage} > {log} 2>&1"
+        "--out-passk {output.passk} --out-coverage {output.coverage} --threads {threads} > {log} 2>&1"
 
 
 def sweep_outputs(model):

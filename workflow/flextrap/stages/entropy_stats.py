@@ -20,7 +20,7 @@ from flextrap.traces import write_tables
 
 @cli_entry
 def main(argv=None) -> None:
-    args = parse_args(__doc__, ["samples", "model", "settings", "out-bypass", "out-entropy"], argv)
+    args = parse_args(__doc__, ["samples", "model", "settings", "out-bypass", "out-entropy"], argv, threads=True)
     tokenizer = load_tokenizer(json.loads(args.model))
     entropy = write_tables(json.loads(args.samples), tokenizer, json.loads(args.settings), args.out_bypass,
                            args.out_entropy)

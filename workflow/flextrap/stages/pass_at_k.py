@@ -20,7 +20,7 @@ from flextrap.passk import write_tables
 
 @cli_entry
 def main(argv=None) -> None:
-    args = parse_args(__doc__, ["samples", "settings", "out-passk", "out-coverage"], argv)
+    args = parse_args(__doc__, ["samples", "settings", "out-passk", "out-coverage"], argv, threads=True)
     s = json.loads(args.settings)
     table = write_tables(json.loads(args.samples), s, args.out_passk, args.out_coverage)
     for order, rows in table.groupby("order", sort=False):
