@@ -55,14 +55,18 @@ def shell_export(settings: dict) -> str:
     return f"export {ENV_VAR}={shlex.quote(json.dumps(settings, sort_keys=True))}; unset WORLD_SIZE; "
 
 
+def threads_per_process(threads: int, environ) -> int:
+    """A job's threads shared by the processes `accelerate launch` starts (WORLD_SIZE)."""
+    return max(1, threads // int(environ.get("WORLD_SIZE", 1)))
+
+
 def job_threads(argv: list[str], environ, default: int) -> int:
-    """The job's threads per process: its `--threads` shared by the processes
-    `accelerate launch` starts (WORLD_SIZE), else `default`."""
+    """The job's threads per process: its `--threads`, else `default`."""
     threads = default
     for i, arg in enumerate(argv[:-1]):
         if arg == "--threads":
             threads = int(argv[i + 1])
-    return max(1, threads // int(environ.get("WORLD_SIZE", 1)))
+    return threads_per_process(threads, environ)
 
 
 def pin_environment(settings: dict, environ, threads: int) -> None:

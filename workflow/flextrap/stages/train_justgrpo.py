@@ -16,6 +16,7 @@ import os
 
 from flextrap.cli import cli_entry, parse_args
 from flextrap.models import set_threads
+from flextrap.numerics import threads_per_process
 from flextrap.train import train
 
 
@@ -23,8 +24,7 @@ from flextrap.train import train
 def main(argv=None) -> None:
     args = parse_args(__doc__, ["model", "data", "task", "heldout", "settings", "out"], argv, threads=True)
     # The job's CPUs are shared by its processes (`accelerate launch` sets WORLD_SIZE).
-    processes = int(os.environ.get("WORLD_SIZE", 1))
-    set_threads(max(1, args.threads // processes) if args.threads else None)
+    set_threads(threads_per_process(args.threads, os.environ) if args.threads else None)
     log = train(json.loads(args.model), args.data, args.task, json.loads(args.settings), args.out,
                 heldout=args.heldout)
     first, last = log[0], log[-1]
