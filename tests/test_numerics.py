@@ -72,6 +72,12 @@ def test_pinning_after_torch_is_loaded_is_refused():
     assert numerics.pin_from_environment(argv=[], environ={}) is None
 
 
+def snakemake(workdir, *args, env=None):
+    """The DAG in `workdir`, as a user runs it (a fresh process per job)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+                           str(workdir), *args], capture_output=True, text=True, env=env)
+
+
 def fresh_python(code, env):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "workflow"), **env}, timeout=300)
@@ -102,10 +108,8 @@ def test_mkl_takes_the_mode(mode, branch):
 
 def test_a_rule_pins_the_numerics_over_the_callers_and_records_them(tmp_path):
     """Through Snakemake's shell prefix: the data's provenance records the pinned numerics."""
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-                          str(tmp_path), "--cores", "1", "results/data/synthetic/test.jsonl"],
-                         capture_output=True, text=True, env={**os.environ, "ATEN_CPU_CAPABILITY": "avx512",
-                                                              "MKL_CBWR": "AVX512"})
+    run = snakemake(tmp_path, "--cores", "1", "results/data/synthetic/test.jsonl",
+                    env={**os.environ, "ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX512"})
     assert run.returncode == 0, run.stderr[-2000:]
     meta = json.loads((tmp_path / "results/data/synthetic/test.provenance.json").read_text())
     effect = meta["numerics"]
@@ -146,10 +150,8 @@ def small_run(workdir: Path, mode: str, caller: str, data: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")}
     hogs = cpu_hogs(2 if caller == "busy" else 0)
     try:
-        run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-                              str(workdir), "--configfile", str(ROOT / "config" / "ci.yaml"), str(overlay),
-                              "--cores", "2", "--", *TARGETS], capture_output=True, text=True,
-                             env={**env, **CALLERS[caller]})
+        run = snakemake(workdir, "--configfile", str(ROOT / "config" / "ci.yaml"), str(overlay),
+                        "--cores", "2", "--", *TARGETS, env={**env, **CALLERS[caller]})
     finally:
         for hog in hogs:
             hog.kill()
@@ -160,9 +162,7 @@ def small_run(workdir: Path, mode: str, caller: str, data: Path) -> dict:
 @pytest.fixture(scope="module")
 def prepared_data(tmp_path_factory):
     work = tmp_path_factory.mktemp("data")
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
-                          str(work), "--cores", "2", "results/data/synthetic/train.jsonl",
-                          "results/data/synthetic/test.jsonl"], capture_output=True, text=True)
+    run = snakemake(work, "--cores", "2", "results/data/synthetic/train.jsonl", "results/data/synthetic/test.jsonl")
     assert run.returncode == 0, run.stderr[-2000:]
     return work / "results" / "data"
 
