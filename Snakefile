@@ -12,12 +12,14 @@ from snakemake.utils import validate
 
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))
+from flextrap import paths
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
 from flextrap.numerics import job_numerics, shell_export
 from flextrap.job_settings import (evaluation_job, gpu_dtype, greedy_sampler, model_check_job, parallel_job,
                                    passk_job, passk_sampler, passk_sizes)
 from flextrap.runs import heldout_task, released_models, run_model, run_settings, trained_runs
+from flextrap.seeds import config_for_seed
 from flextrap.sweeps import derived_orders, sweep_of
 
 # No `configfile:` directive: Snakemake would merge it under a --configfile given on
@@ -46,6 +48,8 @@ report: "workflow/report/workflow.rst"
 wildcard_constraints:
     task="|".join(config["tasks"]),
     split="train|test",
+    seed="|".join(map(str, config["seeds"]["values"])),
+    model=r"[^/]+",
 
 
 include: "workflow/rules/common.smk"
@@ -66,7 +70,7 @@ rule all:
     input:
         data_outputs(),
         pretrained_models(),
-        model_check_output(BASE, config["model_check"]["task"]),
+        [paths.model_check(s, BASE, config["model_check"]["task"]) for s in SEEDS],
         [passk_outputs(m) + figure_outputs(m) for m in dict.fromkeys([BASE] + passk_models())],
         sweep_outputs(BASE) + sweep_figure_outputs(BASE),
         rules.accuracy_table.output,

@@ -164,7 +164,7 @@ def test_paper_dry_run_checks_each_hub_model_before_its_gpu_jobs_and_samples_all
         if rule in GPU_RULES and model in preflights:
             assert f"results/preflight/{model}.json" in inputs, (rule, model, inputs)
         if rule in GPU_RULES and model and model.startswith("llada-justgrpo-"):
-            assert f"results/models/{model}" in inputs  # after training, whose input is llada's preflight
+            assert f"results/seed0/models/{model}" in inputs  # after training, whose input is llada's preflight
     assert {m for rule, m, _ in jobs if rule == "sample"} == {"llada", "llada15", "dream"}
     trains = [inputs for rule, _, inputs in jobs if rule == "train_justgrpo"]
     assert trains and all("results/preflight/llada.json" in i for i in trains)
@@ -230,7 +230,7 @@ def test_model_check_under_a_task_limited_order_gets_plain_sampler_settings(tmp_
     path = tmp_path / "paper-block8.yaml"
     path.write_text(yaml.safe_dump(config))
     result = snakemake("-n", "-p", "--configfile", str(path), "-s", str(ROOT / "Snakefile"),
-                       "--directory", str(tmp_path), "results/model_check/llada/humaneval.json")
+                       "--directory", str(tmp_path), "results/seed0/model_check/llada/humaneval.json")
     assert result.returncode == 0, result.stderr[-2000:]
     command = next(line for line in result.stdout.splitlines() if "flextrap.stages.model_check" in line)
     assert '"block_length": 8' in command and '"tasks"' not in command
@@ -251,20 +251,20 @@ def dry_run_jobs(config_path, workdir) -> dict[str, list[str]]:
 def test_paper_dry_run_has_the_whole_study(tmp_path):
     """Five training runs, Table 1 from the run of each task, the ablation table, Fig. 8-11."""
     jobs = dry_run_jobs(ROOT / "config/paper.yaml", tmp_path)
-    trained = sorted(o.split("results/models/")[1] for o in jobs["train_justgrpo"])
+    trained = sorted(o.split("results/seed0/models/")[1] for o in jobs["train_justgrpo"])
     assert trained == [f"llada-justgrpo-{r}" for r in ("code", "gsm8k", "gsm8k-fast", "gsm8k-random", "math")]
-    evals = {o.split("results/eval/")[1].split("/len")[0] for o in jobs["eval_accuracy"]}
+    evals = {o.split("results/seed0/eval/")[1].split("/len")[0] for o in jobs["eval_accuracy"]}
     for task, run in {"gsm8k": "gsm8k", "math500": "math", "humaneval": "code", "mbpp": "code"}.items():
         assert {f"llada/{task}", f"llada-justgrpo-{run}/{task}"} <= evals
     assert "llada-justgrpo-gsm8k/math500" not in evals  # no GSM8K model in the MATH-500 column
     assert {"llada-justgrpo-gsm8k-random/gsm8k", "llada-justgrpo-gsm8k-fast/gsm8k"} <= evals
-    parallel = {"/".join(o.split("results/parallel/")[1].split("/")[:2]) for o in jobs["eval_parallel"]}
+    parallel = {"/".join(o.split("results/seed0/parallel/")[1].split("/")[:2]) for o in jobs["eval_parallel"]}
     assert "llada-justgrpo-code/mbpp" in parallel and "llada-justgrpo-gsm8k/mbpp" not in parallel
     for rule in ("accuracy_table", "ablation_table", "figure_training_efficiency", "figure_passk_vs_temperature",
                  "figure_passk_by_remasking", "figure_parallel_decoding"):
         assert len(jobs[rule]) == 1, rule
     assert len(jobs["pass_at_k_sweep"]) == 2 * 4  # two sweeps x four tasks
-    temperature_orders = {o.split("/")[4] for o in jobs["sample"] if "/temperature-" in o}
+    temperature_orders = {o.split("/")[5] for o in jobs["sample"] if "/temperature-" in o}
     assert temperature_orders == {f"temperature-{o}-{t}" for o in ("ar", "arbitrary") for t in (0.3, 0.6, 1.0, 1.2, 1.5)}
 
 
@@ -275,8 +275,8 @@ def test_a_released_checkpoint_replaces_its_training_job_and_nothing_else(tmp_pa
     released.write_text(yaml.safe_dump(paper))
     before = dry_run_jobs(ROOT / "config/paper.yaml", tmp_path / "a")
     after = dry_run_jobs(released, tmp_path / "b")
-    assert "output: results/models/llada-justgrpo-gsm8k" not in after["train_justgrpo"]
-    assert "output: results/models/llada-justgrpo-gsm8k" in before["train_justgrpo"]
+    assert "output: results/seed0/models/llada-justgrpo-gsm8k" not in after["train_justgrpo"]
+    assert "output: results/seed0/models/llada-justgrpo-gsm8k" in before["train_justgrpo"]
     assert len(after["train_justgrpo"]) == len(before["train_justgrpo"]) - 1
     # the released model is fetched and checked like any hub model ...
     assert any("llada-justgrpo-gsm8k" in o for o in after["fetch_model"] + after["preflight"])
@@ -288,8 +288,23 @@ def test_a_released_checkpoint_replaces_its_training_job_and_nothing_else(tmp_pa
 
 def test_tiny_dry_run_trains_the_ablation_and_sweeps(tmp_path):
     jobs = dry_run_jobs(ROOT / "config/config.yaml", tmp_path)
-    assert sorted(o.split("results/models/")[1] for o in jobs["train_justgrpo"]) == [
+    assert sorted(o.split("results/seed0/models/")[1] for o in jobs["train_justgrpo"]) == [
         "tiny-justgrpo-synthetic", "tiny-justgrpo-synthetic-random"]
     for rule in ("ablation_table", "figure_training_efficiency", "figure_passk_vs_temperature",
                  "figure_passk_by_remasking"):
         assert len(jobs[rule]) == 1, rule
+
+
+def test_seeds_overlay_runs_every_seeded_job_once_per_seed_and_pools_each_table_once(tmp_path):
+    """config/seeds.yaml: three pretrainings, three of every JustGRPO run, sampling and
+    evaluation per seed; one pooled table per Sec. 3 table and one Table 1, ablation, figure."""
+    one = dry_run_jobs(ROOT / "config/config.yaml", tmp_path / "one")
+    three = dry_run_jobs(ROOT / "config/seeds.yaml", tmp_path / "three")
+    assert sorted(three["pretrain_tiny"]) == [f"output: results/seed{s}/models/tiny" for s in range(3)]
+    for rule in ("train_justgrpo", "sample", "eval_accuracy", "eval_parallel", "eval_summary", "pass_at_k",
+                 "entropy_stats", "pass_at_k_sweep", "model_check", "slot_probe"):
+        assert len(three[rule]) == 3 * len(one[rule]), rule
+        assert sorted(o.replace("/seed1/", "/seed0/") for o in three[rule] if "/seed1/" in o) == sorted(one[rule]), rule
+    for rule in ("pool_seeds", "accuracy_table", "ablation_table", "parallel_table", "figure_passk_curves",
+                 "figure_reward_curve", "prepare_data"):
+        assert sorted(three[rule]) == sorted(one[rule]), rule

@@ -124,9 +124,9 @@ SMALL = {"models": {"tiny": {"pretrain": {"steps": 20, "batch_size": 16, "checkp
          "justgrpo": {"shared": {"steps": 1, "prompts_per_step": 2, "group_size": 4,
                                  "heldout": {"every": 1, "max_problems": 4}}},
          "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 4, "batch_size": 16}}
-TARGETS = ("results/models/tiny-justgrpo-synthetic", "results/samples/tiny/synthetic/ar/shard0of2.jsonl")
-OUTPUTS = ("results/models/tiny/model.safetensors", "results/models/tiny-justgrpo-synthetic/model.safetensors",
-           "results/samples/tiny/synthetic/ar/shard0of2.jsonl")
+TARGETS = ("results/seed0/models/tiny-justgrpo-synthetic", "results/seed0/samples/tiny/synthetic/ar/shard0of2.jsonl")
+OUTPUTS = ("results/seed0/models/tiny/model.safetensors", "results/seed0/models/tiny-justgrpo-synthetic/model.safetensors",
+           "results/seed0/samples/tiny/synthetic/ar/shard0of2.jsonl")
 CALLERS = {"plain": {}, "avx512": {"ATEN_CPU_CAPABILITY": "avx512"}, "avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
            "default": {"ATEN_CPU_CAPABILITY": "default"}, "mkl-avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2"},
            "busy": {}}

@@ -25,10 +25,10 @@ def test_tiny_pipeline_end_to_end(tmp_path):
         assert (results / "data" / "synthetic" / f"{split}.jsonl").stat().st_size > 0
         meta = json.loads((results / "data" / "synthetic" / f"{split}.provenance.json").read_text())
         assert meta["packages"]["torch"] and meta["settings"]["generator"]["seed"] == 1234
-    model = results / "models" / "tiny"
+    model = results / "seed0" / "models" / "tiny"
     assert (model / "config.json").exists() and (model / "tokenizer.json").exists()
     trained = json.loads((model / "provenance.json").read_text())
-    card = json.loads((results / "model_check" / "tiny" / "synthetic.json").read_text())
+    card = json.loads((results / "seed0" / "model_check" / "tiny" / "synthetic.json").read_text())
     print(f"tiny model: {trained['parameters']} parameters, trained in {trained['train_seconds']} s; "
           f"pass@1 = {card['pass@1']}")
     assert card["problems"] == 200 and card["samples_per_problem"] == 4
@@ -39,7 +39,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     # (README, "The synthetic task"); this bound checks that pretraining works at all
     # (an untrained model scores 0: it does not even write "answer <value>").
     assert 0.05 <= card["pass@1"] <= 0.7
-    assert (results / "logs" / "pretrain_tiny" / "tiny.log").exists()
+    assert (results / "seed0" / "logs" / "pretrain_tiny" / "tiny.log").exists()
     # Sec. 3 analyses from real samples of the tiny model, both orders.
     passk = pd.read_csv(results / "passk" / "tiny" / "synthetic" / "passk.csv")
     assert set(passk.order) == {"ar", "arbitrary"} and set(passk.problems) == {16}
@@ -55,7 +55,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
             assert (results / "figures" / "tiny" / f"{fig}.{ext}").stat().st_size > 1000
     # JustGRPO: two runs (AR and the Random ablation), saved like any model, evaluated beside the base.
     for run in ("synthetic", "synthetic-random"):
-        trained = results / "models" / f"tiny-justgrpo-{run}"
+        trained = results / "seed0" / "models" / f"tiny-justgrpo-{run}"
         log = pd.read_csv(trained / "train_log.csv")
         assert list(log.step) == [1, 2, 3, 4] and log.grad_norm.notna().all() and set(log.run) == {run}
         print(log.to_string(index=False))
@@ -63,8 +63,8 @@ def test_tiny_pipeline_end_to_end(tmp_path):
         assert list(heldout.step) == [0, 2, 4] and set(heldout.problems) == {16}
         assert heldout.train_seconds.is_monotonic_increasing and heldout.train_seconds.iloc[0] == 0
         print(heldout.to_string(index=False))
-        assert not (results / "models" / f"tiny-justgrpo-{run}.ckpt").exists()  # removed once training ends
-    assert json.loads((results / "models" / "tiny-justgrpo-synthetic-random" / "provenance.json").read_text()
+        assert not (results / "seed0" / "models" / f"tiny-justgrpo-{run}.ckpt").exists()  # removed once training ends
+    assert json.loads((results / "seed0" / "models" / "tiny-justgrpo-synthetic-random" / "provenance.json").read_text()
                       )["settings"]["order"] == "random"
     table = pd.read_csv(results / "tables" / "accuracy.csv")
     assert set(table.method) == {"base", "JustGRPO"} and set(table.source) == {"measured"}
@@ -97,7 +97,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (results / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
     # What each model gets right, slot by slot (the README's tiny-model table).
     for model in ("tiny", "tiny-justgrpo-synthetic"):
-        probe = json.loads((results / "probe" / model / "synthetic.json").read_text())
+        probe = json.loads((results / "seed0" / "probe" / model / "synthetic.json").read_text())
         print(model, {k: v["accuracy"] for k, v in probe["slots"].items()})
         assert probe["problems"] == 200 and probe["slots"]["op"]["masked"] > 0
     # A user reruns one stage: deleting a figure redraws only that figure.
@@ -146,3 +146,59 @@ def assert_early_exit_changes_no_result(workdir):
         assert all(a["nfe"] <= b["nfe"] for a, b in zip(fast, slow))
     entropy = [pd.read_csv(d / "results/entropy/tiny/synthetic/connective_entropy.csv") for d in (workdir, full)]
     pd.testing.assert_frame_equal(*entropy, atol=1e-4)  # BLAS rounds by the batch's rows (README)
+
+
+TWO_SEEDS = {  # config/ci.yaml with two seeds, smaller still: the check is the pooling, not the science
+    "seeds": {"values": [0, 1]},
+    "models": {"tiny": {"pretrain": {"steps": 200, "checkpoint_every": 100}}},
+    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 8},
+    "justgrpo": {"shared": {"steps": 2, "heldout": {"every": 2, "max_problems": 8}}},
+    "evaluation": {"max_problems": 16},
+}
+POOLED = {"passk/tiny/synthetic/passk.csv": (["order", "k"], ["pass_at_k"]),
+          "passk/tiny/synthetic/coverage.csv": (["a", "b"], ["only_a", "both", "share_neither"]),
+          "entropy/tiny/synthetic/connective_entropy.csv": (["order", "word"], ["count", "mean_entropy"]),
+          "tables/accuracy.csv": (["method", "gen_length"], ["accuracy"]),
+          "tables/ablation.csv": (["method", "gen_length"], ["accuracy"])}
+T_975_1 = 12.706204736  # Student t quantile 0.975, 1 degree of freedom
+SEED_FIGURES = ["tiny/passk_curves", "tiny/coverage", "tiny/connective_entropy", "tiny/bypassed_tokens",
+                "justgrpo/reward_curve"]
+
+
+@pytest.mark.slow
+def test_two_seeds_give_per_seed_tables_and_pooled_rows_equal_to_a_hand_computation(tmp_path):
+    overlay = tmp_path / "two_seeds.yaml"
+    overlay.write_text(json.dumps(TWO_SEEDS))
+    work = tmp_path / "work"
+    targets = [f"results/{name}" for name in POOLED] + [f"results/figures/{f}.pdf" for f in SEED_FIGURES]
+    run = snakemake(work, "--cores", "2", overlay=[overlay], *["--", *targets])
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = work / "results"
+    settings = [json.loads((results / f"seed{s}" / "models" / "tiny" / "provenance.json").read_text())["settings"]
+                for s in (0, 1)]
+    assert [s["seed"] for s in settings] == [0, 1]  # seed 1 pretrains its own model
+    for name, (keys, values) in POOLED.items():
+        table = pd.read_csv(results / name, dtype={"seed": str})
+        seeds = table[table.seed != "pooled"]
+        assert set(seeds.seed) == {"0", "1"}, name
+        if name.startswith(("passk", "entropy")):  # each seed's rows are that seed's own table
+            for s in ("0", "1"):
+                own = pd.read_csv(results / f"seed{s}" / name)
+                mine = seeds[seeds.seed == s].drop(columns="seed").reset_index(drop=True)
+                pd.testing.assert_frame_equal(mine[own.columns], own, check_dtype=False)
+        pooled = table[table.seed == "pooled"].set_index(keys)
+        by_hand = seeds.groupby(keys)
+        assert len(pooled) == by_hand.ngroups, name
+        tol = 0.01 if name.startswith("tables") else 1e-4  # the tables keep 2 decimals, the others 6 digits
+        for key, cell in by_hand:
+            for v in values:
+                a, b = cell[v].tolist()
+                mean, half = (a + b) / 2, T_975_1 * abs(a - b) / 2  # sd = |a - b| / sqrt 2; / sqrt 2 again
+                row = pooled.loc[key]
+                assert row[v] == pytest.approx(mean, rel=1e-4, abs=tol), (name, key, v)
+                assert (row[f"{v}_low"], row[f"{v}_high"]) == pytest.approx((mean - half, mean + half), rel=1e-4,
+                                                                            abs=T_975_1 * tol), (name, key, v)
+                assert row["seeds"] == 2
+    for figure in SEED_FIGURES:  # drawn from the tables over both seeds
+        assert (results / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
+    print(pd.read_csv(results / "passk/tiny/synthetic/passk.csv").to_string(index=False))

@@ -73,3 +73,22 @@ def test_training_efficiency_draws_accuracy_against_steps_and_minutes():
     by_step, by_time = plots.training_efficiency(df, {}).axes
     assert lines_by_label(by_step)["gsm8k"] == ([0, 5, 10], pytest.approx([50.0, 60.0, 70.0]))
     assert lines_by_label(by_time)["gsm8k"][0] == pytest.approx([0.0, 1.0, 2.0])
+
+
+def test_over_seeds_the_pooled_curve_is_drawn_with_its_interval_and_each_seed_thin():
+    from flextrap.pooling import over_seeds
+
+    def seed_table(shift):
+        return pd.DataFrame([{"model": "m", "task": "gsm8k", "order": o, "k": k, "pass_at_k": p + shift,
+                              "ci_low": 0.0, "ci_high": 1.0} for o, base in (("ar", 0.3), ("arbitrary", 0.2))
+                             for k, p in ((1, base), (4, base + 0.3))])
+    df = over_seeds({0: seed_table(0.0), 1: seed_table(0.1)}, "passk", 0.95)
+    ax = plots.passk_curves(df, {"orders": ["ar", "arbitrary"]}).axes[0]
+    drawn = lines_by_label(ax)
+    assert drawn["ar"] == ([1, 4], pytest.approx([0.35, 0.65])) and drawn["arbitrary"][1] == pytest.approx([0.25, 0.55])
+    thin = [line for line in ax.get_lines() if line.get_label().startswith("_")]
+    assert sorted(tuple(round(y, 6) for y in line.get_ydata()) for line in thin) == [
+        (0.2, 0.5), (0.3, 0.6), (0.3, 0.6), (0.4, 0.7)]  # each seed's curve of each order
+    pooled = df[(df.seed == "pooled") & (df.order == "ar")]
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert min(band) == pytest.approx(pooled.pass_at_k_low.min()) and max(band) == pytest.approx(pooled.pass_at_k_high.max())

@@ -29,7 +29,7 @@ SMALL = {
     "parallel": {"rules": {"eb": [0.0, 1.0], "top_k": [4], "threshold": [0.7]}, "max_problems": 8},
 }
 # Files that must be identical between the two runs (timings excluded).
-SAME_FILES = ["data/synthetic/test.jsonl", "models/tiny/model.safetensors", "models/tiny-justgrpo-synthetic/model.safetensors",
+SAME_FILES = ["data/synthetic/test.jsonl", "seed0/models/tiny/model.safetensors", "seed0/models/tiny-justgrpo-synthetic/model.safetensors",
               "passk/tiny/synthetic/passk.csv", "passk/tiny/synthetic/coverage.csv",
               "entropy/tiny/synthetic/connective_entropy.csv", "passk/tiny-justgrpo-synthetic/synthetic/passk.csv",
               "tables/accuracy.csv"]
@@ -80,14 +80,14 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
     assert list((cluster / "results" / "logs" / "slurm").rglob("*.log"))  # SLURM's own log per job
     for name in SAME_FILES:
         assert filecmp.cmp(local / "results" / name, cluster / "results" / name, shallow=False), name
-    probes = [json.loads((d / "results/probe/tiny-justgrpo-synthetic/synthetic.json").read_text()) for d in (local, cluster)]
+    probes = [json.loads((d / "results/seed0/probe/tiny-justgrpo-synthetic/synthetic.json").read_text()) for d in (local, cluster)]
     assert probes[0]["slots"] == probes[1]["slots"]  # (its protocol block has the time it was made)
     for name in ("tables/parallel.csv",):
         a, b = (pd.read_csv(d / "results" / name).drop(columns=["seconds"]) for d in (local, cluster))
         pd.testing.assert_frame_equal(a, b)
     for run in (local, cluster):
         assert (run / "results" / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
-    trained = json.loads((cluster / "results" / "models" / "tiny-justgrpo-synthetic" / "provenance.json").read_text())
+    trained = json.loads((cluster / "results" / "seed0" / "models" / "tiny-justgrpo-synthetic" / "provenance.json").read_text())
     assert trained["settings"]["steps"] == 2
     # the job's numerics as pinned through the SLURM job's shell (config `numerics`)
     pinned = trained["numerics"]
@@ -96,11 +96,11 @@ def test_slurm_profile_runs_the_dag_like_a_local_run(tmp_path):
 
 
 PAPER_GPU_TARGETS = {  # one job of every GPU rule of config/paper.yaml
-    "sample": "results/samples/llada/gsm8k/ar/shard0of64.jsonl",
-    "model_check": "results/model_check/llada/gsm8k.json",
-    "eval_accuracy": "results/eval/llada/gsm8k/len256/shard0of8.json",
-    "eval_parallel": "results/parallel/llada/gsm8k/eb-0.5/shard0of4.json",
-    "train_justgrpo": "results/models/llada-justgrpo-gsm8k",
+    "sample": "results/seed0/samples/llada/gsm8k/ar/shard0of64.jsonl",
+    "model_check": "results/seed0/model_check/llada/gsm8k.json",
+    "eval_accuracy": "results/seed0/eval/llada/gsm8k/len256/shard0of8.json",
+    "eval_parallel": "results/seed0/parallel/llada/gsm8k/eb-0.5/shard0of4.json",
+    "train_justgrpo": "results/seed0/models/llada-justgrpo-gsm8k",
 }
 
 

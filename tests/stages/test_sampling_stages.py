@@ -67,10 +67,10 @@ def evaluate_in_shards(data, model_dir, settings, out, shards):
         eval_accuracy.main(["--model", json.dumps({"path": str(model_dir)}), "--data", str(data), "--task", "synthetic",
                        "--settings", json.dumps(settings), "--shard", str(i), "--shards", str(shards),
                        "--out", str(shard), "--summary", str(shard.with_suffix(".json"))])
-        paths.append(str(shard.with_suffix(".json")))
+        paths.append({"summary": str(shard.with_suffix(".json")), "records": str(shard)})
     eval_summary.main(["--shards", json.dumps(paths), "--out", str(out)])
     return json.loads(out.read_text()), [json.loads(line) for p in paths
-                                         for line in Path(p).with_suffix(".jsonl").read_text().splitlines()]
+                                         for line in Path(p["records"]).read_text().splitlines()]
 
 
 def test_parallel_evaluation_table_and_figure(synthetic_setup, tmp_path):
@@ -89,12 +89,12 @@ def test_parallel_evaluation_table_and_figure(synthetic_setup, tmp_path):
                              "rule": rule, "value": value}}
             out = tmp_path / "parallel" / name / "synthetic" / f"{rule}-{value}.json"
             summary, samples = evaluate_in_shards(data, tmp_path / "m", s, out, shards)
-            summaries.append(str(out))
+            summaries.append({"seed": 0, "model": name, "task": "synthetic", "path": str(out)})
             expected = {("eb", 0.0): 16, ("eb", 50.0): 4, ("top_k", 2): 8}[(rule, value)]
             assert [r["nfe"] for r in samples] == [expected] * len(records)
             assert summary["tokens_per_step"] == 16 / expected and summary["problems"] == len(records)
     parallel_table.main(["--inputs", json.dumps(summaries),
-                         "--models", json.dumps({"base": "base", "trained": "JustGRPO"}),
+                         "--settings", json.dumps({"models": {"base": "base", "trained": "JustGRPO"}, "confidence": 0.95}),
                          "--out", str(tmp_path / "parallel.csv")])
     table = pd.read_csv(tmp_path / "parallel.csv")
     assert len(table) == 6 and set(table.method) == {"base", "JustGRPO"}
@@ -122,7 +122,8 @@ def test_an_evaluation_in_shards_equals_one_job(synthetic_setup, tmp_path):
     assert three["protocol"]["shards"] == 3
     assert three["nfe"] == round(sum(r["nfe"] for r in three_samples) / len(records), 2)  # passes as taken
     with pytest.raises(SystemExit):  # a missing shard is an error, not a smaller evaluation
-        eval_summary.main(["--shards", json.dumps([str(tmp_path / "three" / "len16" / "shard0of3.json")]),
+        shard = tmp_path / "three" / "len16" / "shard0of3"
+        eval_summary.main(["--shards", json.dumps([{"summary": f"{shard}.json", "records": f"{shard}.jsonl"}]),
                            "--out", str(tmp_path / "bad.json")])
 
 

@@ -23,15 +23,15 @@ def summarize(samples: list, sampler: dict) -> dict:
             "nfe_without_early_exit": sampler.get("steps")}
 
 
-def merged_summary(shard_paths: list[str]) -> dict:
-    """One evaluation's summary from its shard summaries and the records beside each
-    (`.jsonl`); `seconds` adds the shards' times (GPU-seconds when shards run side by
-    side); the protocol is shard 0's, with the shard count."""
-    shards = [json.loads(Path(p).read_text()) for p in shard_paths]
+def merged_summary(shard_paths: list[dict]) -> dict:
+    """One evaluation's summary from its shards, each {"summary": path, "records": path};
+    `seconds` adds the shards' times (GPU-seconds when shards run side by side); the
+    protocol is shard 0's, with the shard count."""
+    shards = [json.loads(Path(p["summary"]).read_text()) for p in shard_paths]
     counts = {s["shard"][1] for s in shards}
     if counts != {len(shards)} or sorted(s["shard"][0] for s in shards) != list(range(len(shards))):
         raise FlextrapError(f"expected shards 0..{len(shards) - 1} of {len(shards)}, got {[s['shard'] for s in shards]}")
-    samples = [r for p in shard_paths for r in read_jsonl(Path(p).with_suffix(".jsonl"))]
+    samples = [r for p in shard_paths for r in read_jsonl(p["records"])]
     protocol = {**shards[0]["protocol"], "shards": len(shards)}
     return {**summarize(samples, protocol["settings"]["sampler"]),
             "seconds": round(sum(s["seconds"] for s in shards), 1), "protocol": protocol}

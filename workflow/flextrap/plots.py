@@ -5,7 +5,10 @@ Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
 passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
 reward_curve (JustGRPO training), training_efficiency (Fig. 9), parallel_decoding (Fig. 8),
 passk_vs_temperature (Fig. 10), passk_by_remasking (Fig. 11).
-One panel per task; every order keeps its colour across figures.
+One panel per task; every order keeps its colour across figures. Over several seeds
+(config `seeds`) a figure draws the pooled estimate boldly, with its interval across
+seeds, and each seed's curve thin beside it; with one seed, that seed's curve with its
+bootstrap interval over problems.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import pandas as pd  # noqa: E402
 
 from .cli import cli_entry, parse_args  # noqa: E402
 from .errors import FlextrapError  # noqa: E402
+from .pooling import POOLED  # noqa: E402
 
 ORDER_COLORS = {"ar": "#1f77b4", "arbitrary": "#ff7f0e", "random": "#2ca02c"}
 STYLE = {"figure.dpi": 100, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -29,6 +33,31 @@ STYLE = {"figure.dpi": 100, "font.size": 9, "axes.spines.top": False, "axes.spin
 
 def color(order: str, i: int = 0) -> str:
     return ORDER_COLORS.get(order, plt.get_cmap("tab10")(3 + i % 7))
+
+
+PROBABILITY = (-0.02, 1.02)  # Pass@k axes: a t-interval over few seeds may reach past [0, 1]
+
+
+def main_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows a figure draws boldly: the pooled rows, their band (`ci_low`, `ci_high`)
+    the interval across seeds of the value drawn; with one seed, that seed's rows."""
+    if "seed" not in df or not (df.seed.astype(str) == POOLED).any():
+        return df
+    rows = df[df.seed.astype(str) == POOLED].copy()
+    if "pass_at_k_low" in rows:
+        rows["ci_low"], rows["ci_high"] = rows.pass_at_k_low, rows.pass_at_k_high
+    return rows
+
+
+def each_seed(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(seed, rows) of every seed when the table holds several (drawn thin), else none."""
+    if "seed" not in df or not (df.seed.astype(str) == POOLED).any():
+        return []
+    return list(df[df.seed.astype(str) != POOLED].groupby("seed", sort=False))
+
+
+def thin(ax, x, y, c) -> None:
+    ax.plot(x, y, lw=0.7, alpha=0.45, color=c)
 
 
 def panels(tasks: list[str], height: float = 3.0):
@@ -40,13 +69,17 @@ def passk_curves(df: pd.DataFrame, s: dict):
     """Pass@k vs k (log2 axis) per order with the bootstrap band (Fig. 3)."""
     fig, axes = panels(list(dict.fromkeys(df.task)))
     for task, ax in axes.items():
-        for i, (order, rows) in enumerate(df[df.task == task].groupby("order", sort=False)):
+        for seed, seed_rows in each_seed(df[df.task == task]):
+            for i, (order, rows) in enumerate(seed_rows.groupby("order", sort=False)):
+                if order in s["orders"]:
+                    thin(ax, rows.k, rows.pass_at_k, color(order, i))
+        for i, (order, rows) in enumerate(main_rows(df[df.task == task]).groupby("order", sort=False)):
             if order not in s["orders"]:
                 continue
             ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, color=color(order, i), label=order)
             ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=color(order, i), alpha=0.2, lw=0)
         ax.set_xscale("log", base=2)
-        ax.set(title=task, xlabel="k", ylabel="Pass@k")
+        ax.set(title=task, xlabel="k", ylabel="Pass@k", ylim=PROBABILITY)
         ax.legend()
     return fig
 
@@ -56,11 +89,17 @@ def coverage(df: pd.DataFrame, s: dict):
     if df.empty:
         raise FlextrapError("coverage: no pair of sampled orders to compare (passk.coverage)")
     fig, axes = panels(list(dict.fromkeys(df.task)))
+    columns = ("share_only_a", "share_only_b", "share_both")
     for task, ax in axes.items():
-        row = df[df.task == task].iloc[0]
+        row = main_rows(df[df.task == task]).iloc[0]
         labels = [f"only {row.a}", f"only {row.b}", "both"]
-        shares = [100 * row[c] for c in ("share_only_a", "share_only_b", "share_both")]
-        bars = ax.bar(labels, shares, color=[color(row.a), color(row.b), "0.6"])
+        shares = [100 * row[c] for c in columns]
+        errors = None
+        if f"{columns[0]}_low" in row:
+            errors = [[100 * (row[c] - row[f"{c}_low"]) for c in columns], [100 * (row[f"{c}_high"] - row[c]) for c in columns]]
+        bars = ax.bar(labels, shares, yerr=errors, capsize=3, color=[color(row.a), color(row.b), "0.6"])
+        for _, seed_rows in each_seed(df[df.task == task]):
+            ax.plot(labels, [100 * seed_rows.iloc[0][c] for c in columns], "k.", ms=4, alpha=0.6)
         ax.bar_label(bars, fmt="%.1f%%")
         ax.set(title=f"{task} (k = {row.k})", ylabel="% of problems solved")
     return fig
@@ -68,7 +107,7 @@ def coverage(df: pd.DataFrame, s: dict):
 
 def passk_vs_block_length(df: pd.DataFrame, s: dict):
     """Pass@k at a few k against the block length of the swept orders (Fig. 5)."""
-    df = df[df.order.isin(s["block_sweep"])]
+    df = main_rows(df[df.order.isin(s["block_sweep"])])
     if df.empty:
         raise FlextrapError("passk_vs_block_length: none of passk.block_sweep was sampled")
     fig, axes = panels(list(dict.fromkeys(df.task)))
@@ -87,7 +126,7 @@ def passk_vs_block_length(df: pd.DataFrame, s: dict):
 def bypassed_tokens(df: pd.DataFrame, s: dict):
     """The most often bypassed words in one order, as a share of all bypasses, each
     labelled with how often that word is bypassed when it occurs (Fig. 6)."""
-    df = df[df.order == s["bypass_order"]]
+    df = main_rows(df[df.order == s["bypass_order"]])
     fig, axes = panels(list(dict.fromkeys(df.task)), height=0.25 * s["top_bypassed"] + 1)
     for task, ax in axes.items():
         top = df[df.task == task].nlargest(s["top_bypassed"], "bypassed")[::-1]
@@ -102,6 +141,8 @@ def connective_entropy(df: pd.DataFrame, s: dict):
     """Decode entropy of each connective per order; dashed: mean over all tokens (Fig. 7)."""
     fig, axes = panels(list(dict.fromkeys(df.task)))
     orders = [o for o in s["orders"] if o in set(df.order)]
+    seeds = each_seed(df)
+    df = main_rows(df)
     for task, ax in axes.items():
         rows = df[(df.task == task) & (df["count"] > 0)]
         words = list(dict.fromkeys(rows[rows.kind == "connective"].word))
@@ -109,8 +150,15 @@ def connective_entropy(df: pd.DataFrame, s: dict):
         for i, order in enumerate(orders):
             mine = rows[rows.order == order].set_index("word")
             heights = [mine.mean_entropy.get(w, np.nan) for w in words]
-            ax.bar(np.arange(len(words)) + (i - (len(orders) - 1) / 2) * width, heights, width,
-                   color=color(order, i), label=order)
+            x = np.arange(len(words)) + (i - (len(orders) - 1) / 2) * width
+            errors = None
+            if "mean_entropy_low" in mine:
+                errors = [[h - mine.mean_entropy_low.get(w, np.nan) for w, h in zip(words, heights)],
+                          [mine.mean_entropy_high.get(w, np.nan) - h for w, h in zip(words, heights)]]
+            ax.bar(x, heights, width, yerr=errors, capsize=2, color=color(order, i), label=order)
+            for _, seed_rows in seeds:
+                per_word = seed_rows[(seed_rows.task == task) & (seed_rows.order == order)].set_index("word")
+                ax.plot(x, [per_word.mean_entropy.get(w, np.nan) for w in words], "k.", ms=3, alpha=0.6)
             ax.axhline(mine.mean_entropy.get("(all tokens)", np.nan), ls="--", lw=1, color=color(order, i))
         ax.set_xticks(np.arange(len(words)), words, rotation=45, ha="right")
         ax.set(title=task, ylabel="decode entropy (nats)")
@@ -119,8 +167,11 @@ def connective_entropy(df: pd.DataFrame, s: dict):
 
 
 def runs_of(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(run, rows) per JustGRPO run of a training log, in first-seen order."""
-    return list(df.groupby("run", sort=False)) if "run" in df else [("JustGRPO", df)]
+    """(label, rows) per JustGRPO run of a training log (and per seed, with several), in first-seen order."""
+    df = df if "run" in df else df.assign(run="JustGRPO")
+    if "seed" not in df or df.seed.nunique() < 2:
+        return list(df.groupby("run", sort=False))
+    return [(f"{run}, seed {seed}", rows) for (run, seed), rows in df.groupby(["run", "seed"], sort=False)]
 
 
 def reward_curve(df: pd.DataFrame, s: dict):
@@ -158,8 +209,12 @@ def passk_vs_temperature(df: pd.DataFrame, s: dict):
     """Pass@k against the sampling temperature, one line per order and k (Fig. 10)."""
     fig, axes = panels(list(dict.fromkeys(df.task)))
     for task, ax in axes.items():
-        rows = df[df.task == task]
+        rows = main_rows(df[df.task == task])
         ks = sorted(set(rows.k))
+        for seed, seed_rows in each_seed(df[df.task == task]):
+            for order, by_order in seed_rows[seed_rows.k == ks[-1]].groupby("base_order", sort=False):
+                at_k = by_order.sort_values("temperature")
+                thin(ax, at_k.temperature, at_k.pass_at_k, color(order))
         for order, by_order in rows.groupby("base_order", sort=False):
             for j, k in enumerate([ks[0], ks[-1]] if len(ks) > 1 else ks):
                 at_k = by_order[by_order.k == k].sort_values("temperature")
@@ -174,7 +229,7 @@ def passk_by_remasking(df: pd.DataFrame, s: dict):
     """Pass@k curves under each error proxy of arbitrary order, beside AR (Fig. 11)."""
     fig, axes = panels(list(dict.fromkeys(df.task)))
     for task, ax in axes.items():
-        for i, (order, rows) in enumerate(df[df.task == task].groupby("order", sort=False)):
+        for i, (order, rows) in enumerate(main_rows(df[df.task == task]).groupby("order", sort=False)):
             first = rows.iloc[0]
             label = first.base_order if first.block_length == 1 else f"{first.base_order}, {first.remasking}"
             ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, label=label,
@@ -182,7 +237,7 @@ def passk_by_remasking(df: pd.DataFrame, s: dict):
             ax.fill_between(rows.k, rows.ci_low, rows.ci_high, alpha=0.15, lw=0,
                             color=color(first.base_order) if first.block_length == 1 else plt.get_cmap("tab10")(3 + i))
         ax.set_xscale("log", base=2)
-        ax.set(title=task, xlabel="k", ylabel="Pass@k")
+        ax.set(title=task, xlabel="k", ylabel="Pass@k", ylim=PROBABILITY)
         ax.legend(fontsize=7)
     return fig
 
@@ -206,7 +261,11 @@ def parallel_decoding(df: pd.DataFrame, s: dict):
     step) and at its largest gamma."""
     fig, axes = panels(sorted(df.task.unique()), height=3.2)
     for task, ax in axes.items():
-        rows = df[df.task == task]
+        for seed, seed_rows in each_seed(df[df.task == task]):
+            for (method, rule), line in seed_rows.groupby(["method", "rule"]):
+                line = line.sort_values("tokens_per_step")
+                thin(ax, line.tokens_per_step, line.accuracy, METHOD_COLORS.get(method, "k"))
+        rows = main_rows(df[df.task == task])
         for (method, rule), line in rows.groupby(["method", "rule"]):
             ls, marker = RULE_STYLES.get(rule, ("-.", "x"))
             line = line.sort_values("tokens_per_step")
@@ -253,8 +312,11 @@ def missing_column(err: Exception, df: pd.DataFrame) -> str | None:
 
 
 def draw(name: str, inputs: list[str], settings: dict, out: str) -> None:
-    """Draw figure `name` from CSVs and save `out`.png and `out`.pdf."""
-    df = pd.concat([read_csv(p) for p in inputs])
+    """Draw figure `name` from CSVs and save `out`.png and `out`.pdf. An input is a path,
+    or {"seed": s, "path": p} for a table of one seed (a training log)."""
+    df = pd.concat([read_csv(p) if isinstance(p, str) else read_csv(p["path"]).assign(seed=str(p["seed"]))
+                    for p in inputs])
+    inputs = [p if isinstance(p, str) else p["path"] for p in inputs]
     with plt.rc_context(STYLE):
         try:
             fig = FIGURES[name](df, settings)

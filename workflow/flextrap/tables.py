@@ -1,4 +1,5 @@
-"""The tables, from evaluation summaries (`results/<kind>/<model>/<task>/<name>.json`).
+"""The tables, from evaluation summaries (`results/seed<s>/<kind>/<model>/<task>/<name>.json`),
+each input given with its seed, model and task ({"seed", "model", "task", "path"}).
 
 Accuracy tables: Table 1 (base and JustGRPO, each task's column from the run trained
 on it) and the ablation table (base and each JustGRPO variant on one task), at paper
@@ -6,6 +7,9 @@ scale with the paper's reported rows beside ours (marked "reported"); a cell lis
 accuracy (%) at each generation length, e.g. "78.6 / 80.1 / 81.0". The
 parallel-decoding table (Sec. 5, Fig. 8): one row per model, task and setting with
 accuracy, forward passes (NFE), tokens per step (gen_length / NFE) and wall time.
+Every table has one row per seed (column `seed`) and, over several seeds, pooled rows
+(`flextrap.pooling`); the Markdown and LaTeX tables label a seed's rows "(seed s)" and
+the pooled ones "(mean of S seeds)".
 """
 from __future__ import annotations
 
@@ -15,22 +19,31 @@ from pathlib import Path
 import pandas as pd
 
 from .jsonl import write_text
+from .pooling import POOLED, over_seeds
 from .reported import reported
 
 
-def summaries(paths: list[str]):
-    """(model, task, summary) of each evaluation summary, model and task from its path."""
-    for path in paths:
-        yield Path(path).parts[-3], Path(path).parts[-2], json.loads(Path(path).read_text())
+def summaries(inputs: list[dict]):
+    """(input, summary) of each evaluation summary: input = {"seed", "model", "task", "path"}."""
+    for item in inputs:
+        yield item, json.loads(Path(item["path"]).read_text())
 
 
-def measured_rows(paths: list[str], s: dict) -> pd.DataFrame:
+def by_seed(rows: list[dict], kind: str, confidence: float) -> pd.DataFrame:
+    """Rows of several seeds (each with key `seed`) as a table over seeds."""
+    frames = {}
+    for row in rows:
+        frames.setdefault(row.pop("seed"), []).append(row)
+    return over_seeds({seed: pd.DataFrame(r) for seed, r in frames.items()}, kind, confidence)
+
+
+def measured_rows(inputs: list[dict], s: dict) -> pd.DataFrame:
     rows = []
-    for model, task, summary in summaries(paths):
-        rows.append({"method": s["models"][model], "source": "measured", "task": task,
-                     "gen_length": summary["gen_length"], "accuracy": 100 * summary["accuracy"],
-                     "problems": summary["problems"]})
-    return pd.DataFrame(rows)
+    for item, summary in summaries(inputs):
+        rows.append({"seed": item["seed"], "method": s["models"][item["model"]], "source": "measured",
+                     "task": item["task"], "gen_length": summary["gen_length"],
+                     "accuracy": 100 * summary["accuracy"], "problems": summary["problems"]})
+    return by_seed(rows, "accuracy", s["confidence"])
 
 
 def reported_rows(table: str, tasks: list[str], lengths: list[int]) -> pd.DataFrame:
@@ -39,15 +52,26 @@ def reported_rows(table: str, tasks: list[str], lengths: list[int]) -> pd.DataFr
         for task in tasks:
             for length, acc in per_task.get(task, {}).items():
                 if length in lengths:
-                    rows.append({"method": method, "source": "reported", "task": task, "gen_length": length,
+                    rows.append({"seed": None, "method": method, "source": "reported", "task": task, "gen_length": length,
                                  "accuracy": acc, "problems": None})
     return pd.DataFrame(rows)
 
 
+def label(method: str, source: str, seed, rows: pd.DataFrame, seeds: int) -> str:
+    if source == "reported":
+        return f"{method} (reported)"
+    if seed == POOLED:
+        return f"{method} (mean of {int(rows.seeds.iloc[0])} seeds)"
+    return f"{method} (seed {seed})" if seeds > 1 else method
+
+
 def cells(df: pd.DataFrame, tasks: list[str], lengths: list[int]) -> list[list[str]]:
     out = []
-    for (method, source), rows in df.groupby(["method", "source"], sort=False):
-        row = [method + (" (reported)" if source == "reported" else "")]
+    seeds = df[df.source == "measured"].seed.astype(str).drop_duplicates().ne(POOLED).sum()
+    groups = list(df.groupby(["method", "source", "seed"], sort=False, dropna=False))
+    first = {m: i for i, m in enumerate(dict.fromkeys(df.method))}
+    for (method, source, seed), rows in sorted(groups, key=lambda g: first[g[0][0]]):  # seeds stay in order
+        row = [label(method, source, seed, rows, seeds)]
         for task in tasks:
             acc = rows[rows.task == task].set_index("gen_length").accuracy
             row.append(" / ".join(f"{acc[n]:.1f}" if n in acc else "-" for n in lengths))
@@ -82,12 +106,15 @@ def write_accuracy_table(paths: list[str], s: dict, out_markdown: str, out_latex
     return text
 
 
-def parallel_rows(paths: list[str], models: dict) -> pd.DataFrame:
+def parallel_rows(inputs: list[dict], models: dict, confidence: float) -> pd.DataFrame:
     rows = []
-    for model, task, summary in summaries(paths):
+    for item, summary in summaries(inputs):
         sampler = summary["protocol"]["settings"]["sampler"]
-        rows.append({"method": models[model], "model": model, "task": task, "rule": sampler["rule"],
+        model = item["model"]
+        rows.append({"seed": item["seed"], "method": models[model], "model": model, "task": item["task"],
+                     "rule": sampler["rule"],
                      "value": sampler["value"], "proxy": sampler["proxy"], "accuracy": 100 * summary["accuracy"],
                      "nfe": summary["nfe"], "tokens_per_step": summary["tokens_per_step"],
                      "seconds": summary["seconds"], "problems": summary["problems"]})
-    return pd.DataFrame(rows).sort_values(["task", "method", "rule", "value"], ignore_index=True)
+    rows = sorted(rows, key=lambda r: (r["task"], r["method"], r["rule"], r["value"]))
+    return by_seed(rows, "parallel", confidence)

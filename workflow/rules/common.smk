@@ -5,41 +5,43 @@ def as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
+SEEDS = config["seeds"]["values"]
+SEEDED = {s: config_for_seed(config, s) for s in SEEDS}  # seed -> the config of that seed's run
 PRETRAINED = [m for m, spec in config["models"].items() if "pretrain" in spec]
 BASE = config["base_model"]
 JUSTGRPO = config["justgrpo"]
-RUNS = {r: run_settings(JUSTGRPO, r) for r in JUSTGRPO["runs"]}  # run -> its training settings
+RUNS = {r: run_settings(JUSTGRPO, r) for r in JUSTGRPO["runs"]}  # run -> its training settings (seed 0)
 TRAINED = {run_model(BASE, r): r for r in trained_runs(JUSTGRPO)}  # model name -> run, trained here
 MODELS = {**config["models"], **released_models(config)}  # every model a rule may load, by name
 
 
-def model_dir(name):
-    """Where a model the DAG trains lives."""
-    return f"results/models/{name}"
+def seeded(w):
+    """The config of the seed a job belongs to (wildcard `seed`)."""
+    return SEEDED[int(w.seed)]
 
 
-def model_spec(name):
+def model_spec(name, seed):
     """The spec `flextrap.models.load_model` takes, as JSON. A trained model keeps its
     base model's family, mask token id and remote-code flag."""
     if name in TRAINED:
         base = config["models"][BASE]
         keep = {k: base[k] for k in ("mask_token_id", "trust_remote_code", "family") if k in base}
-        return as_json({"path": model_dir(name), **keep})
+        return as_json({"path": paths.model_dir(seed, name), **keep})
     spec = MODELS[name]
     if "pretrain" in spec:
-        return as_json({"path": model_dir(name)})
+        return as_json({"path": paths.model_dir(seed, name)})
     if "hf_id" in spec:  # fetched once by rule fetch_model; jobs read the cache only
         return as_json({**spec, "local_files_only": True})
     return as_json(spec)
 
 
-def model_input(name):
-    """Input files of the rules that load model `name`: its directory for a model
-    the DAG trains, the preflight report for a hub model (after its fetch, so no GPU job
-    is queued for code that fails on the pinned stack), nothing for a local path."""
+def model_input(name, seed):
+    """Input files of the rules that load model `name` in seed `seed`: its directory for a
+    model the DAG trains, the preflight report for a hub model (after its fetch, so no GPU
+    job is queued for code that fails on the pinned stack), nothing for a local path."""
     if name in PRETRAINED or name in TRAINED:
-        return [model_dir(name)]
-    return [preflight_report(name)] if "hf_id" in MODELS[name] else []
+        return [paths.model_dir(seed, name)]
+    return [paths.preflight(name)] if "hf_id" in MODELS[name] else []
 
 
 def task_models(task):
@@ -47,24 +49,16 @@ def task_models(task):
     return [BASE, run_model(BASE, config["evaluation"]["runs"][task])]
 
 
-def fetched(name):
-    return f"results/models/{name}.fetched.json"
-
-
-def preflight_report(name):
-    return f"results/preflight/{name}.json"
-
-
 HUB_MODELS = [m for m, spec in MODELS.items() if "hf_id" in spec]
 SWEEP_ORDERS = derived_orders(config["passk"])  # Fig. 10-11: name -> {sweep, order, value, spec}
 
 
 def data_outputs():
-    return [f"results/data/{t}/{s}.jsonl" for t, spec in config["tasks"].items() for s in spec["splits"]]
+    return [paths.data(t, s) for t, spec in config["tasks"].items() for s in spec["splits"]]
 
 
 def pretrained_models():
-    return [model_dir(m) for m in PRETRAINED]
+    return [paths.model_dir(s, m) for s in SEEDS for m in PRETRAINED]
 
 
 def job(rule):

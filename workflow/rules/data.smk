@@ -1,17 +1,17 @@
-# Data preparation: one normalized JSONL per task and split.
+# Data preparation: one normalized JSONL per task and split (shared by every seed).
 
 
 rule prepare_data:
     output:
-        data="results/data/{task}/{split}.jsonl",
-        meta="results/data/{task}/{split}.provenance.json",
+        data=paths.data("{task}", "{split}"),
+        meta=paths.data("{task}", "{split}", "provenance.json"),
     params:
         spec=lambda w: as_json(config["tasks"][w.task]),
     localrule: True
     conda:
         CONDA_ENV
     log:
-        "results/logs/prepare_data/{task}/{split}.log",
+        paths.log("prepare_data", "{task}", "{split}"),
     shell:
         "python -m flextrap.stages.prepare_data --task {wildcards.task} --split {wildcards.split} "
         "--spec {params.spec:q} --out {output.data} > {log} 2>&1"

@@ -1,5 +1,5 @@
-# Figures of Sec. 3, drawn from the CSVs only (PNG in the report, PDF beside it); light,
-# so they run on the submitting machine under --profile slurm (`localrule`).
+# Figures of Sec. 3, drawn from the tables over seeds only (PNG in the report, PDF beside
+# it); light, so they run on the submitting machine under --profile slurm (`localrule`).
 # One rule per figure: `snakemake results/figures/<model>/<figure>.pdf` redraws one.
 
 PASSK_FIGURES = {  # figure -> (stage, CSV name) it is drawn from
@@ -30,17 +30,15 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
         name:
             f"figure_{_fig}"
         input:
-            lambda w, stage=_stage, csv=_csv: [
-                f"results/{stage}/{w.model}/{t}/{csv}.csv" for t in passk_tasks()
-            ],
+            lambda w, stage=_stage, csv=_csv: [paths.analysis(None, stage, w.model, t, csv) for t in passk_tasks()],
         output:
             png=report(
-                f"results/figures/{{model}}/{_fig}.png",
+                paths.figure("{model}", _fig, "png"),
                 caption=f"../report/{_fig}.rst",
                 category="Sec. 3: the flexibility trap",
                 subcategory="{model}",
             ),
-            pdf=f"results/figures/{{model}}/{_fig}.pdf",
+            pdf=paths.figure("{model}", _fig, "pdf"),
         params:
             stage=f"flextrap.stages.figure_{_fig}",  # a value: the shell line is formatted when the job runs, after the loop
             inputs=lambda w, input: as_json(list(input)),
@@ -50,14 +48,14 @@ for _fig, (_stage, _csv) in PASSK_FIGURES.items():
         conda:
             CONDA_ENV
         log:
-            f"results/logs/figures/{{model}}/{_fig}.log",
+            paths.log("figures", "{model}", _fig),
         shell:
             "python -m {params.stage} --inputs {params.inputs:q} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 
 def figure_outputs(model):
-    return [f"results/figures/{model}/{f}.{ext}" for f in passk_figures() for ext in ("png", "pdf")]
+    return [paths.figure(model, f, ext) for f in passk_figures() for ext in ("png", "pdf")]
 
 
 SWEEP_FIGURES = {"temperature": "passk_vs_temperature", "remasking": "passk_by_remasking"}  # Fig. 10, 11
@@ -68,15 +66,15 @@ for _sweep, _fig in SWEEP_FIGURES.items():
         name:
             f"figure_{_fig}"
         input:
-            lambda w, sweep=_sweep: [f"results/sweeps/{w.model}/{t}/{sweep}.csv" for t in sweep_tasks(sweep)],
+            lambda w, sweep=_sweep: [paths.analysis(None, "sweeps", w.model, t, sweep) for t in sweep_tasks(sweep)],
         output:
             png=report(
-                f"results/figures/{{model}}/{_fig}.png",
+                paths.figure("{model}", _fig, "png"),
                 caption=f"../report/{_fig}.rst",
                 category="Sec. 3: the flexibility trap",
                 subcategory="{model}",
             ),
-            pdf=f"results/figures/{{model}}/{_fig}.pdf",
+            pdf=paths.figure("{model}", _fig, "pdf"),
         params:
             stage=f"flextrap.stages.figure_{_fig}",  # a value: the shell line is formatted when the job runs, after the loop
             inputs=lambda w, input: as_json(list(input)),
@@ -86,12 +84,12 @@ for _sweep, _fig in SWEEP_FIGURES.items():
         conda:
             CONDA_ENV
         log:
-            f"results/logs/figures/{{model}}/{_fig}.log",
+            paths.log("figures", "{model}", _fig),
         shell:
             "python -m {params.stage} --inputs {params.inputs:q} "
             "--settings {params.settings:q} --out {params.out} > {log} 2>&1"
 
 
 def sweep_figure_outputs(model):
-    return [f"results/figures/{model}/{SWEEP_FIGURES[s]}.{ext}" for s in config["passk"].get("sweeps", {})
+    return [paths.figure(model, SWEEP_FIGURES[s], ext) for s in config["passk"].get("sweeps", {})
             for ext in ("png", "pdf")]

@@ -1,25 +1,25 @@
 # Models: fetch a hub model once and check its code (preflight); pretrain the embedded
-# default's tiny model; check a base model's Pass@1.
+# default's tiny model (once per seed); check a base model's Pass@1.
 
 
 rule pretrain_tiny:
     input:
-        lambda w: f"results/data/{config['models'][w.model]['pretrain']['task']}/train.jsonl",
+        lambda w: paths.data(config["models"][w.model]["pretrain"]["task"], "train"),
     output:
-        directory("results/models/{model}"),
+        directory(paths.model_dir("{seed}", "{model}")),
     wildcard_constraints:
         model="|".join(PRETRAINED) or "^$",
     params:
-        settings=lambda w: as_json(config["models"][w.model]["pretrain"]),
+        settings=lambda w: as_json(seeded(w)["models"][w.model]["pretrain"]),
     threads: job_threads("pretrain_tiny")
     resources:
         **job_resources("pretrain_tiny"),
     conda:
         CONDA_ENV
     log:
-        "results/logs/pretrain_tiny/{model}.log",
+        paths.log("pretrain_tiny", "{model}", seed="{seed}"),
     benchmark:
-        "results/benchmarks/pretrain_tiny/{model}.tsv"
+        paths.benchmark("pretrain_tiny", "{model}", seed="{seed}")
     shell:
         "python -m flextrap.stages.pretrain_tiny --train {input} --out {output} "
         "--settings {params.settings:q} --threads {threads} > {log} 2>&1"
@@ -27,7 +27,7 @@ rule pretrain_tiny:
 
 rule fetch_model:
     output:
-        "results/models/{model}.fetched.json",
+        paths.fetched("{model}"),
     wildcard_constraints:
         model="|".join(HUB_MODELS) or "^$",
     params:
@@ -36,53 +36,49 @@ rule fetch_model:
     conda:
         CONDA_ENV
     log:
-        "results/logs/fetch_model/{model}.log",
+        paths.log("fetch_model", "{model}"),
     shell:
         "python -m flextrap.stages.fetch_model --model {params.model:q} --out {output} > {log} 2>&1"
 
 
 rule preflight:
     input:
-        lambda w: fetched(w.model),
+        lambda w: paths.fetched(w.model),
     output:
-        "results/preflight/{model}.json",
+        paths.preflight("{model}"),
     wildcard_constraints:
         model="|".join(HUB_MODELS) or "^$",
     params:
-        model=lambda w: model_spec(w.model),
+        model=lambda w: model_spec(w.model, None),
         settings=lambda w: as_json({**config["preflight"],
                                     "dtype": gpu_dtype(MODELS[w.model])}),
     localrule: True
     conda:
         CONDA_ENV
     log:
-        "results/logs/preflight/{model}.log",
+        paths.log("preflight", "{model}"),
     shell:
         "python -m flextrap.stages.preflight --model {params.model:q} --settings {params.settings:q} "
         "--out {output} > {log} 2>&1"
 
 
-def model_check_output(model, task):
-    return f"results/model_check/{model}/{task}.json"
-
-
 rule model_check:
     input:
-        model=lambda w: model_input(w.model),
-        data="results/data/{task}/test.jsonl",
+        model=lambda w: model_input(w.model, w.seed),
+        data=paths.data("{task}", "test"),
     output:
-        samples="results/model_check/{model}/{task}.jsonl",
-        summary="results/model_check/{model}/{task}.json",
+        samples=paths.model_check("{seed}", "{model}", "{task}", "jsonl"),
+        summary=paths.model_check("{seed}", "{model}", "{task}"),
     params:
-        model=lambda w: model_spec(w.model),
-        settings=lambda w: as_json(model_check_job(config, w.task)),
+        model=lambda w: model_spec(w.model, w.seed),
+        settings=lambda w: as_json(model_check_job(seeded(w), w.task)),
     threads: job_threads("model_check")
     resources:
         **job_resources("model_check"),
     conda:
         CONDA_ENV
     log:
-        "results/logs/model_check/{model}/{task}.log",
+        paths.log("model_check", "{model}", "{task}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.model_check --model {params.model:q} --data {input.data} "
         "--task {wildcards.task} --settings {params.settings:q} --samples {output.samples} --out {output.summary} "
@@ -91,20 +87,20 @@ rule model_check:
 
 rule slot_probe:
     input:
-        model=lambda w: model_input(w.model),
-        data="results/data/synthetic/test.jsonl",
+        model=lambda w: model_input(w.model, w.seed),
+        data=paths.data("synthetic", "test"),
     output:
-        "results/probe/{model}/synthetic.json",
+        paths.probe("{seed}", "{model}", "synthetic"),
     params:
-        model=lambda w: model_spec(w.model),
-        settings=lambda w: as_json({**config.get("slot_probe", {}), "device": config["device"]}),
+        model=lambda w: model_spec(w.model, w.seed),
+        settings=lambda w: as_json({**seeded(w).get("slot_probe", {}), "device": config["device"]}),
     threads: job_threads("slot_probe")
     resources:
         **job_resources("slot_probe"),
     conda:
         CONDA_ENV
     log:
-        "results/logs/slot_probe/{model}.log",
+        paths.log("slot_probe", "{model}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.slot_probe --model {params.model:q} --data {input.data} "
         "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
@@ -115,4 +111,4 @@ def slot_probe_outputs():
     if "slot_probe" not in config or "synthetic" not in config["tasks"]:
         return []
     models = task_models("synthetic") if "synthetic" in config["evaluation"]["runs"] else [BASE]
-    return [f"results/probe/{m}/synthetic.json" for m in models]
+    return [paths.probe(s, m, "synthetic") for s in SEEDS for m in models]

@@ -1,7 +1,7 @@
 # Sec. 5 (Fig. 8): parallel decoding of the base model and, per task, the JustGRPO run
-# trained on it (evaluation.runs). One job per
-# (model, task, rule, value) and shard of the problems, merged by eval_summary into
-# e.g. results/parallel/tiny/synthetic/eb-0.1.json.
+# trained on it (evaluation.runs). One job per seed, (model, task, rule, value) and
+# shard of the problems, merged by eval_summary into
+# e.g. results/seed0/parallel/tiny/synthetic/eb-0.1.json.
 
 
 def parallel_settings():
@@ -11,27 +11,27 @@ def parallel_settings():
 
 rule eval_parallel:
     input:
-        model=lambda w: model_input(w.model),
-        data="results/data/{task}/test.jsonl",
+        model=lambda w: model_input(w.model, w.seed),
+        data=paths.data("{task}", "test"),
     output:
-        records="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.jsonl",
-        summary="results/parallel/{model}/{task}/{setting}/shard{shard}of{shards}.json",
+        records=paths.evaluation("{seed}", "parallel", "{model}", "{task}", "{setting}", ("{shard}", "{shards}"), "jsonl"),
+        summary=paths.evaluation("{seed}", "parallel", "{model}", "{task}", "{setting}", ("{shard}", "{shards}")),
     wildcard_constraints:
         setting=PARALLEL_SETTING,
         shard=r"\d+",
         shards=r"\d+",
     params:
-        model=lambda w: model_spec(w.model),
-        settings=lambda w: as_json(parallel_job(config, w.task, *w.setting.split("-", 1))),  # values may hold "-"
+        model=lambda w: model_spec(w.model, w.seed),
+        settings=lambda w: as_json(parallel_job(seeded(w), w.task, *w.setting.split("-", 1))),  # values may hold "-"
     threads: job_threads("eval_parallel")
     resources:
         **job_resources("eval_parallel"),
     conda:
         CONDA_ENV
     log:
-        "results/logs/eval_parallel/{model}/{task}/{setting}/shard{shard}of{shards}.log",
+        paths.log("eval_parallel", "{model}", "{task}", "{setting}", "shard{shard}of{shards}", seed="{seed}"),
     benchmark:
-        "results/benchmarks/eval_parallel/{model}/{task}/{setting}/shard{shard}of{shards}.tsv"
+        paths.benchmark("eval_parallel", "{model}", "{task}", "{setting}", "shard{shard}of{shards}", seed="{seed}")
     shell:
         "python -m flextrap.stages.eval_parallel --model {params.model:q} --data {input.data} --task {wildcards.task} "
         "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
@@ -39,26 +39,28 @@ rule eval_parallel:
 
 
 def parallel_summaries():
-    return [f"results/parallel/{m}/{t}/{s}.json" for t in config["parallel"]["template"]
-            for m in task_models(t) for s in parallel_settings()]
+    """Every seed's parallel-decoding summaries, as `flextrap.tables` takes them."""
+    return [{"seed": seed, "model": m, "task": t, "path": paths.evaluation(seed, "parallel", m, t, s)}
+            for seed in SEEDS for t in config["parallel"]["template"] for m in task_models(t) for s in parallel_settings()]
 
 
 rule parallel_table:
     input:
-        parallel_summaries(),
+        [i["path"] for i in parallel_summaries()],
     output:
-        report("results/tables/parallel.csv", caption="../report/parallel_table.rst",
+        report(paths.table("parallel", "csv"), caption="../report/parallel_table.rst",
                category="Sec. 5: parallel decoding"),
     params:
-        inputs=lambda w, input: as_json(list(input)),
-        models=as_json({BASE: "base", **{run_model(BASE, r): "JustGRPO" for r in config["evaluation"]["runs"].values()}}),
+        inputs=as_json(parallel_summaries()),
+        settings=as_json({"models": {BASE: "base", **{run_model(BASE, r): "JustGRPO" for r in config["evaluation"]["runs"].values()}},
+                          "confidence": config["seeds"]["confidence"]}),
     localrule: True
     conda:
         CONDA_ENV
     log:
-        "results/logs/parallel_table/parallel.log",
+        paths.log("parallel_table", "parallel"),
     shell:
-        "python -m flextrap.stages.parallel_table --inputs {params.inputs:q} --models {params.models:q} "
+        "python -m flextrap.stages.parallel_table --inputs {params.inputs:q} --settings {params.settings:q} "
         "--out {output} > {log} 2>&1"
 
 
@@ -67,19 +69,20 @@ rule figure_parallel_decoding:
         rules.parallel_table.output,
     output:
         png=report(
-            "results/figures/parallel_decoding.png",
+            paths.figure(None, "parallel_decoding", "png"),
             caption="../report/parallel_decoding.rst",
             category="Sec. 5: parallel decoding",
         ),
-        pdf="results/figures/parallel_decoding.pdf",
+        pdf=paths.figure(None, "parallel_decoding", "pdf"),
     params:
         inputs=lambda w, input: as_json(list(input)),
         settings=lambda w: figure_settings(),
+        out=lambda w, output: output.png[: -len(".png")],
     localrule: True
     conda:
         CONDA_ENV
     log:
-        "results/logs/figures/parallel_decoding.log",
+        paths.log("figures", "parallel_decoding"),
     shell:
         "python -m flextrap.stages.figure_parallel_decoding --inputs {params.inputs:q} "
-        "--settings {params.settings:q} --out results/figures/parallel_decoding > {log} 2>&1"
+        "--settings {params.settings:q} --out {params.out} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # Sec. 3: samples of the base model under each decoding order -> Pass@k, coverage,
-# bypass and connective-entropy statistics. Sampling is sharded: one job per shard.
+# bypass and connective-entropy statistics, per seed; rule pool_seeds joins the seeds'
+# tables. Sampling is sharded: one job per shard.
 
 
 def passk_models():
@@ -16,37 +17,37 @@ def orders_for(task):
     return [o for o, spec in config["passk"]["orders"].items() if task in spec.get("tasks", [task])]
 
 
-def shard_paths(model, task, order):
+def shard_paths(seed, model, task, order):
     n = passk_sizes(config, order)["shards"]
-    return [f"results/samples/{model}/{task}/{order}/shard{i}of{n}.jsonl" for i in range(n)]
+    return [paths.shard(seed, model, task, order, i, n) for i in range(n)]
 
 
 def shards_by_order(w):
-    return {o: shard_paths(w.model, w.task, o) for o in orders_for(w.task)}
+    return {o: shard_paths(w.seed, w.model, w.task, o) for o in orders_for(w.task)}
 
 
 rule sample:
     input:
-        model=lambda w: model_input(w.model),
-        data="results/data/{task}/test.jsonl",
+        model=lambda w: model_input(w.model, w.seed),
+        data=paths.data("{task}", "test"),
     output:
-        "results/samples/{model}/{task}/{order}/shard{shard}of{shards}.jsonl",
+        paths.shard("{seed}", "{model}", "{task}", "{order}", "{shard}", "{shards}"),
     wildcard_constraints:
         order="|".join(map(re.escape, [*config["passk"]["orders"], *SWEEP_ORDERS])),
         shard=r"\d+",
         shards=r"\d+",
     params:
-        model=lambda w: model_spec(w.model),
-        settings=lambda w: as_json(passk_job(config, w.task, w.order)),
+        model=lambda w: model_spec(w.model, w.seed),
+        settings=lambda w: as_json(passk_job(seeded(w), w.task, w.order)),
     threads: job_threads("sample")
     resources:
         **job_resources("sample"),
     conda:
         CONDA_ENV
     log:
-        "results/logs/sample/{model}/{task}/{order}/shard{shard}of{shards}.log",
+        paths.log("sample", "{model}", "{task}", "{order}", "shard{shard}of{shards}", seed="{seed}"),
     benchmark:
-        "results/benchmarks/sample/{model}/{task}/{order}/shard{shard}of{shards}.tsv"
+        paths.benchmark("sample", "{model}", "{task}", "{order}", "shard{shard}of{shards}", seed="{seed}")
     shell:
         "python -m flextrap.stages.sample --model {params.model:q} --data {input.data} --task {wildcards.task} "
         "--settings {params.settings:q} --shard {wildcards.shard} --shards {wildcards.shards} "
@@ -63,10 +64,8 @@ rule pass_at_k:
     input:
         lambda w: [path for paths in shards_by_order(w).values() for path in paths],
     output:
-        passk=report("results/passk/{model}/{task}/passk.csv", caption="../report/passk_table.rst",
-                     category="Sec. 3: the flexibility trap", subcategory="{model}"),
-        coverage=report("results/passk/{model}/{task}/coverage.csv", caption="../report/coverage_table.rst",
-                        category="Sec. 3: the flexibility trap", subcategory="{model}"),
+        passk=paths.analysis("{seed}", "passk", "{model}", "{task}", "passk"),
+        coverage=paths.analysis("{seed}", "passk", "{model}", "{task}", "coverage"),
     params:
         samples=lambda w: as_json(shards_by_order(w)),
         settings=passk_settings,
@@ -76,7 +75,7 @@ rule pass_at_k:
     conda:
         CONDA_ENV
     log:
-        "results/logs/pass_at_k/{model}/{task}.log",
+        paths.log("pass_at_k", "{model}", "{task}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.pass_at_k --samples {params.samples:q} --settings {params.settings:q} "
         "--out-passk {output.passk} --out-coverage {output.coverage} --threads {threads} > {log} 2>&1"
@@ -85,16 +84,13 @@ rule pass_at_k:
 rule entropy_stats:
     input:
         samples=lambda w: [path for paths in shards_by_order(w).values() for path in paths],
-        model=lambda w: model_input(w.model),
+        model=lambda w: model_input(w.model, w.seed),
     output:
-        bypass=report("results/entropy/{model}/{task}/bypass.csv", caption="../report/bypass_table.rst",
-                      category="Sec. 3: the flexibility trap", subcategory="{model}"),
-        entropy=report("results/entropy/{model}/{task}/connective_entropy.csv",
-                       caption="../report/connective_entropy_table.rst",
-                       category="Sec. 3: the flexibility trap", subcategory="{model}"),
+        bypass=paths.analysis("{seed}", "entropy", "{model}", "{task}", "bypass"),
+        entropy=paths.analysis("{seed}", "entropy", "{model}", "{task}", "connective_entropy"),
     params:
         samples=lambda w: as_json(shards_by_order(w)),
-        model=lambda w: model_spec(w.model),
+        model=lambda w: model_spec(w.model, w.seed),
         settings=lambda w: as_json({"model": w.model, "task": w.task, **config["entropy"]}),
     threads: job_threads("entropy_stats")
     resources:
@@ -102,7 +98,7 @@ rule entropy_stats:
     conda:
         CONDA_ENV
     log:
-        "results/logs/entropy_stats/{model}/{task}.log",
+        paths.log("entropy_stats", "{model}", "{task}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.entropy_stats --samples {params.samples:q} --model {params.model:q} "
         "--settings {params.settings:q} --out-bypass {output.bypass} "
@@ -110,7 +106,8 @@ rule entropy_stats:
 
 
 def passk_outputs(model):
-    return [f"results/{stage}/{model}/{task}/{name}.csv" for task in passk_tasks()
+    """The Sec. 3 tables of `model` over every seed."""
+    return [paths.analysis(None, stage, model, task, name) for task in passk_tasks()
             for stage, name in (("passk", "passk"), ("passk", "coverage"),
                                 ("entropy", "bypass"), ("entropy", "connective_entropy"))]
 
@@ -121,15 +118,14 @@ def sweep_tasks(setting):
 
 rule pass_at_k_sweep:
     input:
-        lambda w: [path for o in sweep_of(config["passk"], w.sweep) for path in shard_paths(w.model, w.task, o)],
+        lambda w: [path for o in sweep_of(config["passk"], w.sweep) for path in shard_paths(w.seed, w.model, w.task, o)],
     output:
-        passk=report("results/sweeps/{model}/{task}/{sweep}.csv", caption="../report/sweep_table.rst",
-                     category="Sec. 3: the flexibility trap", subcategory="{model}"),
-        coverage="results/sweeps/{model}/{task}/{sweep}.coverage.csv",
+        passk=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}"),
+        coverage=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}.coverage"),
     wildcard_constraints:
         sweep="temperature|remasking",
     params:
-        samples=lambda w: as_json({o: shard_paths(w.model, w.task, o) for o in sweep_of(config["passk"], w.sweep)}),
+        samples=lambda w: as_json({o: shard_paths(w.seed, w.model, w.task, o) for o in sweep_of(config["passk"], w.sweep)}),
         settings=lambda w: as_json({"model": w.model, "task": w.task, "ks": config["passk"]["ks"],
                                     "bootstrap": config["passk"]["bootstrap"], "coverage": [],
                                     "orders": {o: {**passk_sampler(config, o), "base_order": d["order"], "swept": w.sweep}
@@ -140,11 +136,37 @@ rule pass_at_k_sweep:
     conda:
         CONDA_ENV
     log:
-        "results/logs/pass_at_k_sweep/{model}/{task}/{sweep}.log",
+        paths.log("pass_at_k_sweep", "{model}", "{task}", "{sweep}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.pass_at_k_sweep --samples {params.samples:q} --settings {params.settings:q} "
         "--out-passk {output.passk} --out-coverage {output.coverage} --threads {threads} > {log} 2>&1"
 
 
 def sweep_outputs(model):
-    return [f"results/sweeps/{model}/{t}/{s}.csv" for s in config["passk"].get("sweeps", {}) for t in sweep_tasks(s)]
+    return [paths.analysis(None, "sweeps", model, t, s) for s in config["passk"].get("sweeps", {}) for t in sweep_tasks(s)]
+
+
+POOLED_TABLES = {"passk": "passk", "coverage": "coverage", "bypass": "bypass",  # table name -> kind (flextrap.pooling)
+                 "connective_entropy": "connective_entropy", **{s: "sweep" for s in config["passk"].get("sweeps", {})}}
+
+
+rule pool_seeds:
+    input:
+        lambda w: [paths.analysis(s, w.stage, w.model, w.task, w.name) for s in SEEDS],
+    output:
+        report(paths.analysis(None, "{stage}", "{model}", "{task}", "{name}"), caption="../report/pooled_table.rst",
+               category="Sec. 3: the flexibility trap", subcategory="{model}"),
+    wildcard_constraints:
+        stage="|".join(paths.SEEDED_STAGES),
+        name="|".join(POOLED_TABLES),
+    params:
+        inputs=lambda w: as_json({s: paths.analysis(s, w.stage, w.model, w.task, w.name) for s in SEEDS}),
+        settings=lambda w: as_json({"kind": POOLED_TABLES[w.name], "confidence": config["seeds"]["confidence"]}),
+    localrule: True
+    conda:
+        CONDA_ENV
+    log:
+        paths.log("pool_seeds", "{stage}", "{model}", "{task}", "{name}"),
+    shell:
+        "python -m flextrap.stages.pool_seeds --inputs {params.inputs:q} --settings {params.settings:q} "
+        "--out {output} > {log} 2>&1"

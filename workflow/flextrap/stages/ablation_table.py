@@ -2,7 +2,8 @@
 order, fast, random order) on one task (`flextrap.tables`). The command and outputs are
 those of rule `accuracy_table` (`flextrap.stages.accuracy_table`).
 
-    python -m flextrap.stages.ablation_table --inputs '["results/eval/tiny/synthetic/len40.json", ...]' \\
+    python -m flextrap.stages.ablation_table --inputs '[{"seed": 0, "model": "tiny", "task": "synthetic",
+        "path": "results/seed0/eval/tiny/synthetic/len40.json"}, ...]' \\
         --settings '<json>' --out-markdown results/tables/ablation.md \\
         --out-latex results/tables/ablation.tex --out-csv results/tables/ablation.csv
 """

@@ -2,7 +2,8 @@
 every task at every generation length, each task's column from the run trained on that
 task (`flextrap.tables`); at paper scale the paper's reported rows are beside ours.
 
-    python -m flextrap.stages.accuracy_table --inputs '["results/eval/tiny/synthetic/len40.json", ...]' \\
+    python -m flextrap.stages.accuracy_table --inputs '[{"seed": 0, "model": "tiny", "task": "synthetic",
+        "path": "results/seed0/eval/tiny/synthetic/len40.json"}, ...]' \\
         --settings '<json>' --out-markdown results/tables/accuracy.md \\
         --out-latex results/tables/accuracy.tex --out-csv results/tables/accuracy.csv
 """

@@ -2,8 +2,8 @@
 one model and task (`flextrap.traces`; Fig. 6-7).
 
     python -m flextrap.stages.entropy_stats --samples '{"ar": [shard, ...], ...}' --model '<json model spec>' \\
-        --settings '<json>' --out-bypass results/entropy/tiny/synthetic/bypass.csv \\
-        --out-entropy results/entropy/tiny/synthetic/connective_entropy.csv
+        --settings '<json>' --out-bypass results/seed0/entropy/tiny/synthetic/bypass.csv \\
+        --out-entropy results/seed0/entropy/tiny/synthetic/connective_entropy.csv
 
 bypass.csv: per order and word, occurrences, bypassed count and rate.
 connective_entropy.csv: per order, the mean decode entropy of each connective word, of

@@ -3,7 +3,7 @@ greedy with LLaDA's sampler at one generation length (Table 1; `flextrap.evaluat
 
     python -m flextrap.stages.eval_accuracy --model '<json model spec>' --data results/data/gsm8k/test.jsonl \\
         --task gsm8k --settings '<json>' --shard 0 --shards 8 \\
-        --out results/eval/base/gsm8k/len256/shard0of8.jsonl --summary results/eval/base/gsm8k/len256/shard0of8.json
+        --out results/seed0/eval/base/gsm8k/len256/shard0of8.jsonl --summary results/seed0/eval/base/gsm8k/len256/shard0of8.json
 
 The per-problem records (text, verdict, trace) go to --out, resumable like any sample
 shard (`flextrap.sample.run_shard`); the shard's summary holds its accuracy, forward

@@ -6,8 +6,8 @@ step measure the parallelism.
 
     python -m flextrap.stages.eval_parallel --model '<json model spec>' --data results/data/gsm8k/test.jsonl \\
         --task gsm8k --settings '<json>' --shard 0 --shards 4 \\
-        --out results/parallel/base/gsm8k/eb-0.1/shard0of4.jsonl \\
-        --summary results/parallel/base/gsm8k/eb-0.1/shard0of4.json
+        --out results/seed0/parallel/base/gsm8k/eb-0.1/shard0of4.jsonl \\
+        --summary results/seed0/parallel/base/gsm8k/eb-0.1/shard0of4.json
 """
 from flextrap.stages.eval_accuracy import main
 

@@ -1,10 +1,11 @@
 """Rule `eval_summary`: one evaluation's summary from its shards (`flextrap.evaluate`).
 
-    python -m flextrap.stages.eval_summary --shards '["results/eval/base/gsm8k/len256/shard0of8.json", ...]' \\
-        --out results/eval/base/gsm8k/len256.json
+    python -m flextrap.stages.eval_summary --shards '[{"summary": "results/seed0/eval/base/gsm8k/len256/shard0of8.json",
+        "records": "results/seed0/eval/base/gsm8k/len256/shard0of8.jsonl"}, ...]' \\
+        --out results/seed0/eval/base/gsm8k/len256.json
 
-Accuracy and forward passes come from all shards' records (beside each shard summary,
-`.jsonl`), as if one job had evaluated every problem; `seconds` adds the shards' times.
+Accuracy and forward passes come from all shards' records, as if one job had evaluated
+every problem; `seconds` adds the shards' times.
 """
 from __future__ import annotations
 

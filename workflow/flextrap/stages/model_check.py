@@ -2,8 +2,8 @@
 order (its model card), from `n_samples` graded samples per problem (`flextrap.sample`).
 
     python -m flextrap.stages.model_check --model '<json model spec>' --data results/data/synthetic/test.jsonl \\
-        --task synthetic --settings '<json>' --samples results/model_check/tiny/synthetic.jsonl \\
-        --out results/model_check/tiny/synthetic.json
+        --task synthetic --settings '<json>' --samples results/seed0/model_check/tiny/synthetic.jsonl \\
+        --out results/seed0/model_check/tiny/synthetic.json
 
 Pass@1 is the unbiased estimate: the mean over problems of (correct samples / n).
 """

@@ -2,8 +2,8 @@
 task, from its sample shards (`flextrap.passk`; Fig. 3-5).
 
     python -m flextrap.stages.pass_at_k --samples '{"ar": [shard, ...], "arbitrary": [...]}' \\
-        --settings '<json>' --out-passk results/passk/tiny/synthetic/passk.csv \\
-        --out-coverage results/passk/tiny/synthetic/coverage.csv
+        --settings '<json>' --out-passk results/seed0/passk/tiny/synthetic/passk.csv \\
+        --out-coverage results/seed0/passk/tiny/synthetic/coverage.csv
 
 passk.csv: one row per order and k with the unbiased pass@k (mean over problems), a
 percentile bootstrap interval over problems, and the order's sampler settings.

@@ -4,8 +4,8 @@ one row per swept order and k; the command and outputs are those of rule `pass_a
 swept setting.
 
     python -m flextrap.stages.pass_at_k_sweep --samples '{"ar@t0.6": [shard, ...], ...}' \\
-        --settings '<json>' --out-passk results/sweeps/tiny/synthetic/temperature.csv \\
-        --out-coverage results/sweeps/tiny/synthetic/temperature.coverage.csv
+        --settings '<json>' --out-passk results/seed0/sweeps/tiny/synthetic/temperature.csv \\
+        --out-coverage results/seed0/sweeps/tiny/synthetic/temperature.coverage.csv
 """
 from flextrap.stages.pass_at_k import main
 

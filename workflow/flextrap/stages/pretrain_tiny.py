@@ -2,7 +2,7 @@
 with LLaDA's SFT objective (`flextrap.pretrain`).
 
     python -m flextrap.stages.pretrain_tiny --train results/data/synthetic/train.jsonl \\
-        --out results/models/tiny --settings '<json of config models.tiny.pretrain>'
+        --out results/seed0/models/tiny --settings '<json of config models.tiny.pretrain>'
 
 Resumable: a checkpoint is written every `checkpoint_every` steps to `<out>.ckpt/`
 (outside the rule's output, so a failed job keeps it); a rerun with the same settings

@@ -3,7 +3,7 @@ problems (`flextrap.sample`); the Pass@k and entropy analyses start from these r
 
     python -m flextrap.stages.sample --model '<json model spec>' --data results/data/synthetic/test.jsonl \\
         --task synthetic --settings '<json>' --shard 0 --shards 4 \\
-        --out results/samples/tiny/synthetic/ar/shard0of4.jsonl
+        --out results/seed0/samples/tiny/synthetic/ar/shard0of4.jsonl
 
 Beside the shard, `<out>.provenance.json` holds the settings, the time and the
 forward passes per sample with and without early exit.

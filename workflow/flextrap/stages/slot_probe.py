@@ -1,8 +1,8 @@
 """Rule `slot_probe`: what a model gets right in a synthetic-task solution, masked-token
 accuracy by slot (`flextrap.slot_probe`).
 
-    python -m flextrap.stages.slot_probe --model '{"path": "results/models/tiny"}' \\
-        --data results/data/synthetic/test.jsonl --settings '<json>' --out results/probe/tiny/synthetic.json
+    python -m flextrap.stages.slot_probe --model '{"path": "results/seed0/models/tiny"}' \\
+        --data results/data/synthetic/test.jsonl --settings '<json>' --out results/seed0/probe/tiny/synthetic.json
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ exact AR likelihood (`flextrap.train`; Sec. 4).
 
     python -m flextrap.stages.train_justgrpo --model '<json model spec>' --data results/data/synthetic/train.jsonl \\
         --task synthetic --heldout results/data/synthetic/test.jsonl --settings '<json of one run>' \\
-        --out results/models/tiny-justgrpo-synthetic
+        --out results/seed0/models/tiny-justgrpo-synthetic
     accelerate launch --config_file envs/accelerate_fsdp.yaml -m flextrap.stages.train_justgrpo ...  # multi-GPU
 
 Writes the trained model with `train_log.csv` (one row per step) and `heldout_log.csv`
