@@ -255,10 +255,12 @@ def test_required_isolation_fails_in_one_line_instead_of_falling_back(fallback):
 
 
 def test_mbpp_setup_code_runs_after_the_solution():
-    """MBPP task 367's shape: the setup builds objects of a class the solution defines."""
-    record = {"entry_point": "depth", "stub": "def depth(node):\n",
+    """MBPP task 367's shape: the setup builds objects of a class the solution defines, so
+    its tests cannot run apart from the program (graders.JOINED): graded the joined way."""
+    record = {"id": "mbpp-367", "entry_point": "depth", "stub": "def depth(node):\n",
               "setup": "root = Node(1)\nroot.left = Node(2)",
               "tests": ["assert depth(root) == 2"]}
     solution = ("```python\nclass Node:\n    def __init__(self, v):\n        self.v, self.left = v, None\n\n"
                 "def depth(node):\n    return 0 if node is None else 1 + depth(node.left)\n```")
-    assert grade("mbpp", record, solution, CODE_LIMITS).correct
+    verdict = grade("mbpp", record, solution, CODE_LIMITS)
+    assert verdict.correct and verdict.harness == "joined"

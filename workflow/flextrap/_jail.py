@@ -1,7 +1,8 @@
 # Launcher for one untrusted program; run as `python -I -c <this source> ...` by sandbox.py.
 # It becomes a child subreaper (orphaned descendants are re-parented to it), runs
-# program.py under resource limits in the current directory, enforces the wall-clock
-# timeout, then SIGKILLs every remaining descendant and prints one JSON status line.
+# program.py under resource limits in the current directory (with any further arguments:
+# the split harness's channel descriptors), enforces the wall-clock timeout, then
+# SIGKILLs every remaining descendant and prints one JSON status line.
 import ctypes, json, os, resource, signal, sys, time
 
 timeout, memory, max_output = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -52,7 +53,7 @@ if child == 0:
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    os.execv(sys.executable, [sys.executable, "-I", "-B", "program.py"])
+    os.execv(sys.executable, [sys.executable, "-I", "-B", "program.py", *sys.argv[4:]])
 
 deadline, status, timed_out = time.monotonic() + timeout, None, False
 while status is None:

@@ -4,8 +4,13 @@ A task's kind (`tasks.task_kind`) picks its grader:
 - synthetic: exact match of the value after "answer".
 - math (gsm8k, math500): `math-verify` equivalence of the model's final answer (a
   \\boxed{} first, else the last expression) with the reference.
-- code (humaneval, mbpp, acecode): the unit tests, run by `sandbox.run_python` under
-  the config's limits (`grading.code`).
+- code (humaneval, mbpp, acecode): the unit tests, under the config's limits
+  (`grading.code`). The split harness (`sandbox.run_split`): the model's program runs in
+  the sandbox and only answers calls; the tests and their expected values run in another
+  process that counts what passes, so nothing the program prints or patches decides its
+  score. A problem listed in `JOINED` (with the reason it cannot be split) runs the
+  joined way, program and tests in one sandboxed script (`sandbox.run_python`); every
+  verdict says which (`harness`).
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import textwrap
 from dataclasses import asdict, dataclass
 
 from .errors import FlextrapError
-from .sandbox import run_python
+from .sandbox import run_python, run_split
 from .tasks import task_kind
 from .tasks.synthetic import extract_answer
 
@@ -28,6 +33,7 @@ class Verdict:
     has_code_block: bool = False
     syntax_ok: bool = False
     isolation: str | None = None  # code: the sandbox level the tests ran at (`sandbox`)
+    harness: str | None = None    # code: "split" or "joined" (module docstring)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,22 +93,51 @@ def test_program(code: str, tests: list[str], setup: str, nonce: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def grade_code(record: dict, completion: str, limits: dict) -> Verdict:
+JOINED = {  # problem id -> why its tests cannot run apart from the program (graded joined)
+    "mbpp-367": "its tests pass trees of a class (Node) that the setup code defines: objects, not data",
+}
+
+
+def prelude(stub: str) -> str:
+    """The prompt's code as the tests' side runs it (HumanEval's helpers), or "" when the
+    stub is a bare signature (MBPP's)."""
+    try:
+        compile(stub, "<prompt>", "exec")
+    except (SyntaxError, ValueError):
+        return ""
+    return stub
+
+
+def grade_code(record: dict, completion: str, limits: dict, harness: str | None = None) -> Verdict:
+    """`harness`: "split" or "joined"; None: split unless the problem is in `JOINED`."""
     code, has_block = extract_code(completion, record)
     try:
         compile(code, "<completion>", "exec")
-        syntax_ok = True
     except (SyntaxError, ValueError):
         return Verdict(False, code, 0.0, has_block, False)
+    run_limits = {"timeout": limits["timeout_s"], "memory_mb": limits["memory_mb"],
+                  "max_output_bytes": limits["max_output_bytes"], "isolation": limits["isolation"]}
+    harness = harness or ("joined" if record.get("id") in JOINED else "split")
+    if harness == "joined":
+        passed, total, isolation = joined_run(code, record, run_limits)
+    else:
+        spec = {"entry_point": record["entry_point"], "prelude": prelude(record["stub"]),
+                "setup": record.get("setup", ""), "tests": record["tests"]}
+        result = run_split(code, spec, **run_limits)
+        passed, total, isolation = result.passed, result.total, result.isolation
+    rate = passed / total if total else 0.0
+    return Verdict(rate == 1.0, code, rate, has_block, True, isolation, harness)
+
+
+def joined_run(code: str, record: dict, run_limits: dict) -> tuple[int, int, str]:
+    """(passed, total, isolation) of the program and its tests as one script, the pass
+    count read from a line keyed by a fresh nonce."""
     nonce = secrets.token_hex(8)
-    result = run_python(test_program(code, record["tests"], record.get("setup", ""), nonce),
-                        timeout=limits["timeout_s"], memory_mb=limits["memory_mb"],
-                        max_output_bytes=limits["max_output_bytes"], isolation=limits["isolation"])
+    result = run_python(test_program(code, record["tests"], record.get("setup", ""), nonce), **run_limits)
     m = re.search(rf"^{nonce} (\d+) (\d+)$", result.output, re.M)
     if not result.ok or not m:
-        return Verdict(False, code, 0.0, has_block, syntax_ok, result.isolation)
-    rate = int(m.group(1)) / int(m.group(2))
-    return Verdict(rate == 1.0, code, rate, has_block, syntax_ok, result.isolation)
+        return 0, len(record["tests"]), result.isolation
+    return int(m.group(1)), int(m.group(2)), result.isolation
 
 
 def reward(task: str, verdict: Verdict) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,9 @@ from pathlib import Path
 from .errors import FlextrapError
 
 _LAUNCHER = (Path(__file__).with_name("_jail.py")).read_text()
+# The split harness's program: the value codec, then the loop that answers calls.
+_SERVER = Path(__file__).with_name("wire.py").read_text() + "\n" + Path(__file__).with_name("_serve.py").read_text()
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 BWRAP = "bwrap"
 NOBODY = "65534"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
@@ -109,6 +113,29 @@ def _warn_once(reason: str) -> None:
           "process limits only (no network or filesystem isolation)", file=sys.stderr, flush=True)
 
 
+def _launch(workdir: str, level: str, timeout: float, memory_mb: int, max_output_bytes: int, extra=(),
+            pass_fds=()) -> subprocess.Popen:
+    """Start the launcher on `workdir`/program.py (module docstring) at isolation `level`."""
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
+    argv = [interpreter(), "-I", "-B", "-c", _LAUNCHER, str(timeout), str(memory_mb * 2**20),
+            str(max_output_bytes), *map(str, extra)]
+    if level == "namespaces":
+        argv = bwrap_argv(workdir) + [a for k, v in env.items() for a in ("--setenv", k, v)] + argv
+    return subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
+
+
+def _finish(proc: subprocess.Popen, timeout: float) -> dict:
+    """The launcher's status line (a hung launcher's whole group is killed)."""
+    try:
+        report, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        report = b""
+    return _parse(report)
+
+
 def run_python(source: str, *, timeout: float, memory_mb: int, max_output_bytes: int, isolation: str) -> RunResult:
     """Run `source` as a script under the limits above (config `grading.code`) and return
     what happened."""
@@ -116,27 +143,95 @@ def run_python(source: str, *, timeout: float, memory_mb: int, max_output_bytes:
     workdir = tempfile.mkdtemp(prefix="flextrap-run-")
     try:
         Path(workdir, "program.py").write_text(source)
-        env = {"PATH": os.defpath, "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
-        argv = [interpreter(), "-I", "-B", "-c", _LAUNCHER, str(timeout), str(memory_mb * 2**20),
-                str(max_output_bytes)]
-        if level == "namespaces":
-            argv = bwrap_argv(workdir) + [a for k, v in env.items() for a in ("--setenv", k, v)] + argv
         start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        try:
-            report, _ = proc.communicate(timeout=timeout + 10)
-        except subprocess.TimeoutExpired:  # the launcher itself hung: kill its whole group
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            report = b""
+        status = _finish(_launch(workdir, level, timeout, memory_mb, max_output_bytes), timeout + 10)
         seconds = time.monotonic() - start
-        status = _parse(report)
         return RunResult(status["returncode"], status["signal"], status["timeout"],
                          _tail(Path(workdir, "output.txt")), seconds, level)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class SplitResult:
+    passed: int             # tests passed, as the tests' process counted them (0 if it never said)
+    total: int
+    seconds: float
+    isolation: str
+    output: str             # what the model's program printed (never parsed for a verdict)
+
+
+def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_output_bytes: int,
+              isolation: str) -> SplitResult:
+    """Grade `code` with the split harness: the model's program in the sandbox answers
+    calls (`_serve.py`); the tests (`spec`: entry_point, prelude, setup, tests) run in
+    another process (`flextrap.code_tests`), which alone holds them and writes the pass
+    count on a pipe of its own. The two talk over two pipes only, each one way."""
+    level = isolation_level(isolation)
+    workdir = tempfile.mkdtemp(prefix="flextrap-run-")
+    ends = []
+    try:
+        Path(workdir, "program.py").write_text(_SERVER)
+        Path(workdir, "candidate.py").write_text(code)
+        calls_r, calls_w = os.pipe()        # tests -> program
+        replies_r, replies_w = os.pipe()    # program -> tests
+        spec_r, spec_w = os.pipe()          # grader -> tests
+        verdict_r, verdict_w = os.pipe()    # tests -> grader
+        ends = [calls_r, calls_w, replies_r, replies_w, spec_r, spec_w, verdict_r, verdict_w]
+        start = time.monotonic()
+        program = _launch(workdir, level, timeout, memory_mb, max_output_bytes, (calls_r, replies_w),
+                          pass_fds=(calls_r, replies_w))
+        tests = subprocess.Popen(
+            [interpreter(), "-I", "-B", "-c", f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
+             "from flextrap.code_tests import main; main()", str(spec_r), str(verdict_w)],
+            stdin=replies_r, stdout=calls_w, stderr=subprocess.DEVNULL, pass_fds=(spec_r, verdict_w),
+            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd=tempfile.gettempdir(), start_new_session=True)
+        for fd in (calls_r, replies_w, replies_r, calls_w, spec_r, verdict_w):
+            os.close(fd)
+            ends.remove(fd)
+        verdict = _exchange(spec_w, verdict_r, {**spec, "timeout": timeout}, timeout + 10)
+        ends = [fd for fd in ends if fd not in (spec_w, verdict_r)]
+        for proc in (tests, program):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        _finish(program, 5)
+        total = len(spec["tests"])
+        passed = verdict.get("passed") if type(verdict.get("passed")) is int else 0
+        return SplitResult(min(max(passed, 0), total), total, time.monotonic() - start, level,
+                           _tail(Path(workdir, "output.txt")))
+    finally:
+        for fd in ends:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _exchange(spec_w: int, verdict_r: int, spec: dict, wait: float) -> dict:
+    """Hand the tests' process its spec; its verdict line, or {} if none came in `wait` s."""
+    try:
+        with os.fdopen(spec_w, "wb") as f:
+            f.write(json.dumps(spec).encode())
+    except BrokenPipeError:
+        pass
+    deadline, data = time.monotonic() + wait, b""
+    with os.fdopen(verdict_r, "rb", buffering=0) as f:
+        while b"\n" not in data and len(data) < 4096:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([f], [], [], left)[0]:
+                return {}
+            chunk = f.read(4096)
+            if not chunk:
+                break
+            data += chunk
+    try:
+        verdict = json.loads(data.split(b"\n", 1)[0])
+    except ValueError:
+        return {}
+    return verdict if type(verdict) is dict else {}
 
 
 def _parse(report: bytes) -> dict:

@@ -1,0 +1,160 @@
+"""The tests' side of the split code harness (`graders.grade_code`): run as
+`python -m flextrap.code_tests SPEC_FD VERDICT_FD` by `sandbox.run_split`, never in the
+sandbox and never with the model's code loaded.
+
+It reads the problem's tests from SPEC_FD (a pipe only the grader writes), runs them in
+its own namespace, where each function the model's program defined is a stub that
+calls across: arguments out as data (`wire`), the return value, the arguments as the
+call left them (written back into the tests' own lists, dicts and sets) and any
+exception raised back. The model's side answers on this process's stdin; its stdout
+carries the calls. A missing, late, oversized or malformed reply fails that test (and,
+once the channel is broken, every later one). The pass count goes to VERDICT_FD, a
+pipe the model's side has no end of.
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import select
+import sys
+import time
+
+from .wire import WireError, decode, dumps, encode
+
+MAX_REPLY = 8 << 20  # bytes of one reply line
+
+
+class HarnessError(Exception):
+    """The call channel failed: the test that made the call fails."""
+
+
+class CandidateError(Exception):
+    """An exception of a type the tests' side does not have, raised by the model's code."""
+
+
+class Channel:
+    def __init__(self, replies, requests, deadline: float):
+        self.replies, self.requests, self.deadline = replies, requests, deadline
+        self.buffer, self.next_id, self.broken = b"", 0, None
+
+    def read_line(self) -> bytes:
+        while b"\n" not in self.buffer:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.replies], [], [], left)[0]:
+                raise HarnessError("no reply in time")
+            chunk = os.read(self.replies, 1 << 16)
+            if not chunk:
+                raise HarnessError("the program's side closed the channel")
+            self.buffer += chunk
+            if len(self.buffer) > MAX_REPLY:
+                raise HarnessError("reply too long")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def receive(self) -> dict:
+        try:
+            message = json.loads(self.read_line())
+        except ValueError:
+            raise HarnessError("malformed reply") from None
+        if type(message) is not dict:
+            raise HarnessError("malformed reply")
+        return message
+
+    def call(self, name: str, args: list, kwargs: dict):
+        if self.broken:
+            raise HarnessError(self.broken)
+        self.next_id += 1
+        try:
+            os.write(self.requests, dumps({"id": self.next_id, "call": name, "args": encode(list(args)),
+                                           "kwargs": encode(dict(kwargs))}))
+            reply = self.receive()
+            if reply.get("id") != self.next_id:
+                raise HarnessError("reply to another call")
+            returned = reply_value(reply)
+        except (HarnessError, WireError, OSError) as err:
+            self.broken = str(err)
+            raise HarnessError(self.broken) from None
+        write_back(args, kwargs, reply)
+        return returned()
+
+
+def reply_value(reply: dict):
+    """A function that returns the call's value or raises its exception (decoded now)."""
+    if "value" in reply:
+        value = decode(reply["value"])
+        return lambda: value
+    name, message = reply.get("raised"), reply.get("message")
+    if type(name) is not str or type(message) is not str:
+        raise HarnessError("malformed reply")
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        cls = CandidateError
+
+    def reraise():
+        raise cls(message)
+    return reraise
+
+
+def write_back(args: tuple, kwargs: dict, reply: dict) -> None:
+    """Mutations of the call's arguments into the tests' own objects (lists, dicts, sets)."""
+    try:
+        args_after, kwargs_after = decode(reply["args"]), decode(reply["kwargs"])
+    except (KeyError, WireError):
+        return
+    if type(args_after) is not list or type(kwargs_after) is not dict:
+        return
+    pairs = list(zip(args, args_after)) + [(v, kwargs_after.get(k)) for k, v in kwargs.items()]
+    for before, now in pairs:
+        if type(before) is list and type(now) is list:
+            before[:] = now
+        elif type(before) in (dict, set) and type(now) is type(before):
+            before.clear()
+            before.update(now)
+
+
+def stub(channel: Channel, name: str):
+    def call(*args, **kwargs):
+        return channel.call(name, args, kwargs)
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def run_tests(spec: dict, channel: Channel) -> int:
+    """The number of `spec["tests"]` that pass, each run in the tests' namespace."""
+    hello = channel.receive()
+    if hello.get("ready") is not True or type(hello.get("defined")) is not list:
+        return 0
+    namespace = {"__name__": "__tests__"}
+    exec(spec.get("prelude") or "", namespace)  # the prompt's helpers: the tests' own copies
+    exec(spec.get("setup") or "", namespace)
+    for name in hello["defined"]:
+        if type(name) is str and (name == spec["entry_point"] or name not in namespace):
+            namespace[name] = stub(channel, name)
+    passed = 0
+    for test in spec["tests"]:
+        try:
+            exec(test, namespace)
+            passed += 1
+        except BaseException:  # noqa: BLE001 - a failing test, whatever it raised
+            pass
+    return passed
+
+
+def main() -> None:
+    spec_fd, verdict_fd = int(sys.argv[1]), int(sys.argv[2])
+    with os.fdopen(spec_fd, "rb") as f:
+        spec = json.loads(f.read())
+    channel = Channel(sys.stdin.fileno(), os.dup(sys.stdout.fileno()), time.monotonic() + spec["timeout"])
+    sys.stdout = io.StringIO()  # what the tests print must not reach the channel
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    try:
+        passed = run_tests(spec, channel)
+    except BaseException:  # noqa: BLE001 - the setup failed: no test passes
+        passed = 0
+    os.write(verdict_fd, dumps({"passed": passed, "total": len(spec["tests"])}))
+
+
+if __name__ == "__main__":
+    main()
