@@ -239,3 +239,72 @@ def add(a, b):
     return 3 if any(b'code_tests' in c for c in seen) else -1"""
     v = grade_code(ADD, block(spy), CODE_LIMITS)
     assert v.pass_rate == 0.0  # it never saw the tests' process (a PID namespace of its own)
+
+
+# Found by a red team of the split harness: each scored > 0, hung or crashed the grader.
+def test_the_programs_names_never_shadow_a_builtin_in_the_tests():
+    record = {**ADD, "tests": ["assert set(add((1,), (2,))) == set((1, 2))",
+                               "assert abs(add(0.1, 0.2) - 0.3) < 1e-9"]}
+    shadow = "def add(a, b): return 0\ndef set(*a): return 0\ndef abs(*a): return 0"
+    assert grade_code(record, block(shadow), CODE_LIMITS).pass_rate == 0.0
+    honest = "def add(a, b): return a + b"
+    assert grade_code(record, block(honest), CODE_LIMITS).pass_rate == 1.0
+
+
+def test_a_verdict_written_into_the_tests_process_pipe_by_the_program_does_not_count():
+    """At the process level the program can reach the tests' process through /proc; the
+    verdict counts only with the one-time token the grader gave that process."""
+    forge = """
+import os, time
+def forge():
+    for _ in range(400):
+        for p in os.listdir('/proc'):
+            if p.isdigit():
+                try:
+                    argv = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')
+                    if any(b'code_tests' in a for a in argv):
+                        with open(f'/proc/{p}/fd/{int(argv[-2])}', 'wb') as f:
+                            f.write(b'{"passed": 2, "total": 2}\\n')
+                        return
+                except (OSError, ValueError):
+                    pass
+        time.sleep(0.005)
+forge()
+def add(a, b): return 0"""
+    for isolation in ("off", "auto"):
+        assert grade_code(ADD, block(forge), {**CODE_LIMITS, "isolation": isolation}).pass_rate == 0.0, isolation
+
+
+HOSTILE_GRADER_ATTACKS = {
+    "a FIFO in place of the output file": "import os\nos.unlink('output.txt'); os.mkfifo('output.txt')",
+    "the output file a link to /dev/zero": "import os\nos.unlink('output.txt'); os.symlink('/dev/zero', 'output.txt')",
+    "the output file a link to a host file": "import os\nos.unlink('output.txt'); os.symlink('/etc/passwd', 'output.txt')",
+    "a directory tree too deep for shutil.rmtree": """
+import os
+fd = os.open('.', os.O_RDONLY)
+for i in range(3000):
+    os.mkdir('d', dir_fd=fd); nfd = os.open('d', os.O_RDONLY, dir_fd=fd); os.close(fd); fd = nfd""",
+    "a reply that is slow to decode (colliding hashes) from a stopped launcher": """
+import os, sys, json, signal
+os.kill(os.getppid(), signal.SIGSTOP)
+requests, replies = int(sys.argv[1]), int(sys.argv[2])
+os.write(replies, b'{"ready": true, "defined": ["add"]}\\n')
+os.read(requests, 1 << 16)
+M = (1 << 61) - 1
+os.write(replies, json.dumps({"id": 1, "value": {"set": [{"int": str(k * M)} for k in range(99990)]}}).encode() + b'\\n')
+import time; time.sleep(1000)""",
+    "a reply nested too deep for json": """
+import os, sys
+os.write(int(sys.argv[2]), b'{"ready": true, "defined": ["add"]}\\n' + b'[' * 100000 + b'\\n')""",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_GRADER_ATTACKS))
+def test_the_grader_survives_programs_that_attack_it(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    start = time.monotonic()
+    v = grade_code(ADD, block(HOSTILE_GRADER_ATTACKS[name] + "\ndef add(a, b): return 0"), CODE_LIMITS)
+    assert v.pass_rate == 0.0 and time.monotonic() - start < CODE_LIMITS["timeout_s"] + 10, name
+    assert list(tmp_path.iterdir()) == []  # the program's directory is gone, however deep

@@ -9,7 +9,8 @@ call left them (written back into the tests' own lists, dicts and sets) and any
 exception raised back. The model's side answers on this process's stdin; its stdout
 carries the calls. A missing, late, oversized or malformed reply fails that test (and,
 once the channel is broken, every later one). The pass count goes to VERDICT_FD, a
-pipe the model's side has no end of.
+pipe the model's side has no end of, with the spec's one-time token (so that a line
+written into that pipe by anyone else does not count).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import builtins
 import io
 import json
 import os
+import resource
 import select
 import sys
 import time
@@ -56,7 +58,7 @@ class Channel:
     def receive(self) -> dict:
         try:
             message = json.loads(self.read_line())
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HarnessError("malformed reply") from None
         if type(message) is not dict:
             raise HarnessError("malformed reply")
@@ -73,7 +75,7 @@ class Channel:
             if reply.get("id") != self.next_id:
                 raise HarnessError("reply to another call")
             returned = reply_value(reply)
-        except (HarnessError, WireError, OSError) as err:
+        except (HarnessError, WireError, OSError, RecursionError) as err:
             self.broken = str(err)
             raise HarnessError(self.broken) from None
         write_back(args, kwargs, reply)
@@ -129,8 +131,8 @@ def run_tests(spec: dict, channel: Channel) -> int:
     namespace = {"__name__": "__tests__"}
     exec(spec.get("prelude") or "", namespace)  # the prompt's helpers: the tests' own copies
     exec(spec.get("setup") or "", namespace)
-    for name in hello["defined"]:
-        if type(name) is str and (name == spec["entry_point"] or name not in namespace):
+    for name in hello["defined"]:  # never a builtin: the tests' own `set`, `abs`, `sorted` stay theirs
+        if type(name) is str and (name == spec["entry_point"] or (name not in namespace and not hasattr(builtins, name))):
             namespace[name] = stub(channel, name)
     passed = 0
     for test in spec["tests"]:
@@ -142,10 +144,20 @@ def run_tests(spec: dict, channel: Channel) -> int:
     return passed
 
 
+def limit_resources(spec: dict) -> None:
+    """CPU seconds and memory of this process: decoding a reply built to be slow
+    (colliding hashes) or large ends it, not the grader."""
+    cpu = int(spec["timeout"]) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    memory = spec["memory_mb"] * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
 def main() -> None:
     spec_fd, verdict_fd = int(sys.argv[1]), int(sys.argv[2])
     with os.fdopen(spec_fd, "rb") as f:
         spec = json.loads(f.read())
+    limit_resources(spec)
     channel = Channel(sys.stdin.fileno(), os.dup(sys.stdout.fileno()), time.monotonic() + spec["timeout"])
     sys.stdout = io.StringIO()  # what the tests print must not reach the channel
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
@@ -153,7 +165,7 @@ def main() -> None:
         passed = run_tests(spec, channel)
     except BaseException:  # noqa: BLE001 - the setup failed: no test passes
         passed = 0
-    os.write(verdict_fd, dumps({"passed": passed, "total": len(spec["tests"])}))
+    os.write(verdict_fd, dumps({"passed": passed, "total": len(spec["tests"]), "token": spec["token"]}))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -149,7 +151,7 @@ def run_python(source: str, *, timeout: float, memory_mb: int, max_output_bytes:
         return RunResult(status["returncode"], status["signal"], status["timeout"],
                          _tail(Path(workdir, "output.txt")), seconds, level)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove(workdir)
 
 
 @dataclass
@@ -189,16 +191,15 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
         for fd in (calls_r, replies_w, replies_r, calls_w, spec_r, verdict_w):
             os.close(fd)
             ends.remove(fd)
-        verdict = _exchange(spec_w, verdict_r, {**spec, "timeout": timeout}, timeout + 10)
+        token = secrets.token_hex(16)
+        verdict = _exchange(spec_w, verdict_r, {**spec, "timeout": timeout, "memory_mb": memory_mb, "token": token},
+                            timeout + 5)
         ends = [fd for fd in ends if fd not in (spec_w, verdict_r)]
-        for proc in (tests, program):
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        _finish(program, 5)
+        _stop(tests, 1)
+        _stop(program, max(1.0, start + timeout + 5 - time.monotonic()))
         total = len(spec["tests"])
-        passed = verdict.get("passed") if type(verdict.get("passed")) is int else 0
+        genuine = verdict.get("token") == token and type(verdict.get("passed")) is int
+        passed = verdict["passed"] if genuine else 0
         return SplitResult(min(max(passed, 0), total), total, time.monotonic() - start, level,
                            _tail(Path(workdir, "output.txt")))
     finally:
@@ -207,7 +208,33 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
                 os.close(fd)
             except OSError:
                 pass
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove(workdir)
+
+
+def _stop(proc: subprocess.Popen, wait: float) -> None:
+    """Let `proc` end within `wait` seconds (the launcher kills what the program left at
+    its own timeout); a stopped one is continued first, then its whole group killed."""
+    try:
+        proc.wait(timeout=wait)
+        return _close(proc)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGCONT)  # a launcher the program stopped, to clean up
+        proc.wait(timeout=2)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    _close(proc)
+
+
+def _close(proc: subprocess.Popen) -> None:
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _exchange(spec_w: int, verdict_r: int, spec: dict, wait: float) -> dict:
@@ -242,9 +269,27 @@ def _parse(report: bytes) -> dict:
 
 
 def _tail(path: Path, limit: int = 1 << 16) -> str:
+    """The last `limit` bytes of the program's output file. The program could have put a
+    link, a FIFO or a device there: only a regular file is read, never followed."""
     try:
-        with open(path, "rb") as f:
-            f.seek(max(0, path.stat().st_size - limit))
-            return f.read().decode(errors="replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return ""
+        os.lseek(fd, max(0, info.st_size - limit), os.SEEK_SET)
+        return os.read(fd, limit).decode(errors="replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+def _remove(workdir: str) -> None:
+    """Remove the program's directory, however deep it made it (shutil.rmtree recurses)."""
+    try:
+        shutil.rmtree(workdir)
+    except (OSError, RecursionError):
+        subprocess.run(["rm", "-rf", "--one-file-system", workdir], check=False)
