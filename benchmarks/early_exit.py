@@ -1,6 +1,6 @@
 """Pass@k sampling with and without early exit and continuous batching (issue 17).
 
-    python benchmarks/early_exit.py [--config config/config.yaml] [--model results/models/tiny] \\
+    python benchmarks/early_exit.py [--config config/config.yaml] [--model results/seed0/models/tiny] \\
         [--data results/data/synthetic/test.jsonl] [--orders ar,arbitrary] [--threads 2]
 
 One Pass@k shard of the embedded default (its model, task, sizes and sampler settings,
@@ -54,7 +54,7 @@ def compare(full: list, fast: list, mask_id: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(ROOT / "config/config.yaml"))
-    ap.add_argument("--model", default=str(ROOT / "results/models/tiny"))
+    ap.add_argument("--model", default=str(ROOT / "results/seed0/models/tiny"))
     ap.add_argument("--data", default=str(ROOT / "results/data/synthetic/test.jsonl"))
     ap.add_argument("--task", default="synthetic")
     ap.add_argument("--orders", default="ar,arbitrary")

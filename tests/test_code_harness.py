@@ -52,7 +52,7 @@ def test_iterators_arrive_drawn_and_anything_else_is_refused():
         encode(deep)
     with pytest.raises(WireError):
         encode(iter(range(10**6)))  # more items than an iterator may give
-    for malformed in ({"int": "1e9"}, {"eval": "1"}, {"list": [1]}, {"int": 1}, {"set": [{"list": []}]}, [1]):
+    for malformed in ({"int": "0x1g"}, {"eval": "1"}, {"list": [1]}, {"int": 1}, {"set": [{"list": []}]}, [1]):
         with pytest.raises(WireError):
             decode(malformed)
 
@@ -308,3 +308,55 @@ def test_the_grader_survives_programs_that_attack_it(name, tmp_path, monkeypatch
     v = grade_code(ADD, block(HOSTILE_GRADER_ATTACKS[name] + "\ndef add(a, b): return 0"), CODE_LIMITS)
     assert v.pass_rate == 0.0 and time.monotonic() - start < CODE_LIMITS["timeout_s"] + 10, name
     assert list(tmp_path.iterdir()) == []  # the program's directory is gone, however deep
+
+
+def test_what_real_programs_return_and_raise_crosses_as_in_one_script():
+    """Found in review: each of these passed joined and failed split."""
+    record = {"id": "x", "entry_point": "f", "stub": "def f(n):", "setup": "",
+              "tests": ["assert math.isclose(f(1), 0.5)",                      # the program's import
+                        "assert sorted(keys({3: 0, 1: 0})) == [1, 3]",         # a dict view
+                        "assert list(g(2)) == [1, 0]",                          # reversed()
+                        "assert len(list(perms([1, 2, 3]))) == 6",                
+                        "assert big() == 10 ** 5000",                            # an int past str()'s limit
+                        "assert rng(3) == range(3)",
+                        "try:\n    bad()\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError",
+                        "try:\n    bad()\nexcept MyError:\n    pass\nelse:\n    raise AssertionError",
+                        "assert LIMIT == 7"]}                                    # a plain global
+    program = ("import math, itertools\nLIMIT = 7\nclass MyError(ValueError):\n    pass\n"
+               "def f(n): return n / 2\ndef keys(d): return d.keys()\ndef g(n): return reversed(list(range(n)))\n"
+               "def perms(xs): return itertools.permutations(xs)\ndef big(): return 10 ** 5000\n"
+               "def rng(n): return range(n)\ndef bad(): raise MyError('no')")
+    joined = grade_code(record, block(program), CODE_LIMITS, harness="joined")
+    split = grade_code(record, block(program), CODE_LIMITS)
+    assert joined.pass_rate == 1.0 and split.pass_rate == 1.0
+
+
+def test_a_broken_channel_fails_the_test_even_when_it_catches_everything():
+    record = {**ADD, "tests": ["try:\n    add(1, 2)\nexcept Exception:\n    pass",
+                               "try:\n    add(print, 2)\nexcept BaseException:\n    pass"]}  # print cannot cross
+    v = grade_code(record, block("import os\ndef add(a, b): os._exit(0)"), CODE_LIMITS)
+    assert v.pass_rate == 0.0
+
+
+def test_a_builtin_name_as_entry_point_is_never_the_programs():
+    """AceCode names the first function its asserts call, which can be a builtin."""
+    record = {"id": "x", "entry_point": "abs", "stub": "", "setup": "", "tests": ["assert abs(area(2) - 12.566) < 0.01"]}
+    assert grade_code(record, block("def area(r): return 0\ndef abs(x): return 0"), CODE_LIMITS).pass_rate == 0.0
+    assert grade_code(record, block("def area(r): return 3.14159 * r * r"), CODE_LIMITS).pass_rate == 1.0
+
+
+def test_a_verdict_pipe_flooded_with_deep_json_is_a_zero_not_a_crash():
+    forge = """
+import os
+for p in os.listdir('/proc'):
+    if p.isdigit():
+        try:
+            argv = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')
+            if any(b'code_tests' in a for a in argv):
+                with open(f'/proc/{p}/fd/{int(argv[-2])}', 'wb') as f:
+                    f.write(b'[' * 100000 + b'\\n')
+        except (OSError, ValueError):
+            pass
+def add(a, b): return 0"""
+    assert grade_code(ADD, block(forge), {**CODE_LIMITS, "isolation": "off"}).pass_rate == 0.0
+    assert grade_code(ADD, block("-" * 100000 + "1"), CODE_LIMITS).pass_rate == 0.0  # too deep to compile

@@ -205,6 +205,7 @@ def test_acecode_loader_prompt_and_grading(tmp_path):
     from flextrap.tasks.acecode import called_function
 
     assert called_function(["assert not (is_ok(3))"]) == "is_ok" and called_function(["x = 1"]) is None
+    assert called_function(["assert abs(area(2) - 12.57) < 0.01"]) == "area"  # never a builtin
     path = tmp_path / "acecode_hard.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in ACECODE_ROWS))
     spec = {"templates": ["justgrpo_acecode"], "sources": {"train": {"data_files": str(path)}}}

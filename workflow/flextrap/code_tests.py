@@ -15,6 +15,8 @@ written into that pipe by anyone else does not count).
 from __future__ import annotations
 
 import builtins
+import collections
+import importlib
 import io
 import json
 import os
@@ -40,6 +42,7 @@ class Channel:
     def __init__(self, replies, requests, deadline: float):
         self.replies, self.requests, self.deadline = replies, requests, deadline
         self.buffer, self.next_id, self.broken = b"", 0, None
+        self.failures = 0  # calls the channel could not make: the test that made one fails, whatever it caught
 
     def read_line(self) -> bytes:
         while b"\n" not in self.buffer:
@@ -66,17 +69,23 @@ class Channel:
 
     def call(self, name: str, args: list, kwargs: dict):
         if self.broken:
+            self.failures += 1
             raise HarnessError(self.broken)
+        try:
+            request = {"call": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
+        except (WireError, ValueError, RecursionError) as err:  # the tests' own value cannot cross: this test fails
+            self.failures += 1
+            raise HarnessError(f"argument: {err}") from None
         self.next_id += 1
         try:
-            os.write(self.requests, dumps({"id": self.next_id, "call": name, "args": encode(list(args)),
-                                           "kwargs": encode(dict(kwargs))}))
+            os.write(self.requests, dumps({"id": self.next_id, **request}))
             reply = self.receive()
             if reply.get("id") != self.next_id:
                 raise HarnessError("reply to another call")
             returned = reply_value(reply)
-        except (HarnessError, WireError, OSError, RecursionError) as err:
+        except (HarnessError, WireError, OSError, ValueError, RecursionError) as err:
             self.broken = str(err)
+            self.failures += 1
             raise HarnessError(self.broken) from None
         write_back(args, kwargs, reply)
         return returned()
@@ -87,16 +96,38 @@ def reply_value(reply: dict):
     if "value" in reply:
         value = decode(reply["value"])
         return lambda: value
-    name, message = reply.get("raised"), reply.get("message")
-    if type(name) is not str or type(message) is not str:
+    name, base, message = reply.get("raised"), reply.get("base"), reply.get("message")
+    if not all(type(v) is str for v in (name, base, message)):
         raise HarnessError("malformed reply")
-    cls = getattr(builtins, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-        cls = CandidateError
+    cls = exception_class(name, base)
 
     def reraise():
         raise cls(message)
     return reraise
+
+
+_EXCEPTIONS: dict[tuple[str, str], type] = {}
+
+
+def builtin_exception(name: str) -> type:
+    cls = getattr(builtins, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseException) else CandidateError
+
+
+def exception_class(name: str, base: str) -> type:
+    """The tests' stand-in for an exception class of the program: the builtin class of
+    that name, else one class per name deriving from its nearest builtin base (so both
+    `except <its name>` and `except <the builtin>` catch it). Only constructible with a
+    message: a builtin needing more arguments stands in as its base."""
+    if getattr(builtins, name, None) is builtin_exception(name):
+        cls = builtin_exception(name)
+    else:
+        cls = _EXCEPTIONS.setdefault((name, base), type(name, (builtin_exception(base),), {}))
+    try:
+        cls("")
+    except TypeError:
+        return CandidateError
+    return cls
 
 
 def write_back(args: tuple, kwargs: dict, reply: dict) -> None:
@@ -109,11 +140,16 @@ def write_back(args: tuple, kwargs: dict, reply: dict) -> None:
         return
     pairs = list(zip(args, args_after)) + [(v, kwargs_after.get(k)) for k, v in kwargs.items()]
     for before, now in pairs:
-        if type(before) is list and type(now) is list:
+        if type(now) is not type(before):
+            continue
+        if type(before) is list:
             before[:] = now
-        elif type(before) in (dict, set) and type(now) is type(before):
+        elif isinstance(before, (dict, set)):
             before.clear()
             before.update(now)
+        elif isinstance(before, collections.deque):
+            before.clear()
+            before.extend(now)
 
 
 def stub(channel: Channel, name: str):
@@ -123,22 +159,51 @@ def stub(channel: Channel, name: str):
     return call
 
 
+SAFE_MODULES = set(sys.stdlib_module_names) - {"antigravity", "this", "webbrowser", "idlelib", "turtle", "turtledemo",
+                                                "tkinter", "pydoc", "code", "pdb", "ensurepip", "venv", "site"}
+
+
+def program_globals(hello: dict, namespace: dict) -> None:
+    """What the tests may use of the program's globals besides its functions (in one
+    script they would see them): its standard-library modules, imported here anew, and
+    its values that cross as data (copies). Exception classes get stand-ins."""
+    for name, module in (hello.get("modules") or {}).items():
+        if type(name) is str and type(module) is str and name not in namespace \
+                and module.split(".")[0] in SAFE_MODULES:
+            try:
+                namespace[name] = importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - a module this side cannot load: tests using it fail
+                pass
+    for name, value in (hello.get("values") or {}).items():
+        if type(name) is str and name not in namespace and not hasattr(builtins, name):
+            try:
+                namespace[name] = decode(value)
+            except WireError:
+                pass
+    for name, base in (hello.get("exceptions") or {}).items():
+        if type(name) is str and type(base) is str and name not in namespace and not hasattr(builtins, name):
+            namespace[name] = exception_class(name, base)
+
+
 def run_tests(spec: dict, channel: Channel) -> int:
-    """The number of `spec["tests"]` that pass, each run in the tests' namespace."""
+    """The number of `spec["tests"]` that pass, each run in the tests' namespace; a test
+    during which the channel failed fails, whatever it caught."""
     hello = channel.receive()
     if hello.get("ready") is not True or type(hello.get("defined")) is not list:
         return 0
     namespace = {"__name__": "__tests__"}
     exec(spec.get("prelude") or "", namespace)  # the prompt's helpers: the tests' own copies
+    program_globals(hello, namespace)
     exec(spec.get("setup") or "", namespace)
     for name in hello["defined"]:  # never a builtin: the tests' own `set`, `abs`, `sorted` stay theirs
-        if type(name) is str and (name == spec["entry_point"] or (name not in namespace and not hasattr(builtins, name))):
+        if type(name) is str and not hasattr(builtins, name) and (name == spec["entry_point"] or name not in namespace):
             namespace[name] = stub(channel, name)
     passed = 0
     for test in spec["tests"]:
+        failures = channel.failures
         try:
             exec(test, namespace)
-            passed += 1
+            passed += channel.failures == failures
         except BaseException:  # noqa: BLE001 - a failing test, whatever it raised
             pass
     return passed

@@ -113,7 +113,7 @@ def grade_code(record: dict, completion: str, limits: dict, harness: str | None 
     code, has_block = extract_code(completion, record)
     try:
         compile(code, "<completion>", "exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # deep nesting: not a program to run
         return Verdict(False, code, 0.0, has_block, False)
     run_limits = {"timeout": limits["timeout_s"], "memory_mb": limits["memory_mb"],
                   "max_output_bytes": limits["max_output_bytes"], "isolation": limits["isolation"]}
@@ -135,9 +135,10 @@ def joined_run(code: str, record: dict, run_limits: dict) -> tuple[int, int, str
     nonce = secrets.token_hex(8)
     result = run_python(test_program(code, record["tests"], record.get("setup", ""), nonce), **run_limits)
     m = re.search(rf"^{nonce} (\d+) (\d+)$", result.output, re.M)
+    total = len(record["tests"])
     if not result.ok or not m:
-        return 0, len(record["tests"]), result.isolation
-    return int(m.group(1)), int(m.group(2)), result.isolation
+        return 0, total, result.isolation
+    return min(int(m.group(1)), total), total, result.isolation
 
 
 def reward(task: str, verdict: Verdict) -> float:

@@ -1,7 +1,7 @@
 """Tables over seeds: every seed's rows, and with several seeds one pooled row per cell.
 
 A pooled row (seed "pooled") holds, for each value column v, the mean over the seeds
-that have the cell and a Student-t interval of that mean across seeds,
+that have the cell (and a value for v) and a Student-t interval of that mean across seeds,
 mean +- t_{(1+conf)/2, S-1} * sd / sqrt(S), in `v_low` / `v_high` (S >= 2 seeds; sd with
 S - 1 degrees of freedom), with `seeds` = S. A seed's own rows keep their own
 columns (for Pass@k, `ci_low` / `ci_high`: the bootstrap over problems of that seed).
@@ -45,9 +45,10 @@ def pooled_rows(per_seed: pd.DataFrame, keys: list[str], values: list[str], conf
     rows = []
     for _, cell in per_seed.groupby(keys, sort=False, dropna=False):
         row = cell.iloc[0].to_dict() | {"seed": POOLED, "seeds": len(cell)}
-        for v in values:
-            row[v] = float(cell[v].mean())
-            row[f"{v}_low"], row[f"{v}_high"] = t_interval(cell[v], confidence)
+        for v in values:  # over the seeds where the value is defined (an entropy of no token is not)
+            present = cell[v].dropna()
+            row[v] = float(present.mean()) if len(present) else float("nan")
+            row[f"{v}_low"], row[f"{v}_high"] = t_interval(present, confidence)
         rows.append(row)
     out = pd.DataFrame(rows)
     out[[c for c in SEED_ONLY if c in out]] = np.nan  # one seed's interval does not describe the pool

@@ -2,7 +2,7 @@
 
 Config `justgrpo.shared` holds the settings every run inherits; `justgrpo.runs.<name>`
 overrides them key by key (nested dicts merge). A run is trained by the DAG into
-`results/models/<base>-justgrpo-<name>/`, or, with `source: released`, taken from the
+`results/seed<s>/models/<base>-justgrpo-<name>/`, or, with `source: released`, taken from the
 checkpoint the paper's authors published (`released: {hf_id, revision}`), loaded like
 any hub model (fetch, preflight) under the same name.
 """
@@ -13,7 +13,7 @@ BASE_KEYS_KEPT = ("family", "trust_remote_code", "dtype", "mask_token_id")  # a 
 
 
 def run_model(base: str, run: str) -> str:
-    """The model name (and `results/models/` directory) of run `run` of base model `base`."""
+    """The model name (and `results/seed<s>/models/` directory) of run `run` of base model `base`."""
     return f"{base}-justgrpo-{run}"
 
 

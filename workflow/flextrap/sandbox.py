@@ -171,7 +171,7 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
     count on a pipe of its own. The two talk over two pipes only, each one way."""
     level = isolation_level(isolation)
     workdir = tempfile.mkdtemp(prefix="flextrap-run-")
-    ends = []
+    ends, pending, procs = [], [], []
     try:
         Path(workdir, "program.py").write_text(_SERVER)
         Path(workdir, "candidate.py").write_text(code)
@@ -179,35 +179,35 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
         replies_r, replies_w = os.pipe()    # program -> tests
         spec_r, spec_w = os.pipe()          # grader -> tests
         verdict_r, verdict_w = os.pipe()    # tests -> grader
-        ends = [calls_r, calls_w, replies_r, replies_w, spec_r, spec_w, verdict_r, verdict_w]
+        ends = [calls_r, calls_w, replies_r, replies_w, spec_r, verdict_w]  # closed once both processes hold them
+        pending = [spec_w, verdict_r]  # closed by _exchange
         start = time.monotonic()
-        program = _launch(workdir, level, timeout, memory_mb, max_output_bytes, (calls_r, replies_w),
-                          pass_fds=(calls_r, replies_w))
-        tests = subprocess.Popen(
+        procs.append(_launch(workdir, level, timeout, memory_mb, max_output_bytes, (calls_r, replies_w),
+                             pass_fds=(calls_r, replies_w)))
+        procs.insert(0, subprocess.Popen(
             [interpreter(), "-I", "-B", "-c", f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
              "from flextrap.code_tests import main; main()", str(spec_r), str(verdict_w)],
             stdin=replies_r, stdout=calls_w, stderr=subprocess.DEVNULL, pass_fds=(spec_r, verdict_w),
-            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd=tempfile.gettempdir(), start_new_session=True)
-        for fd in (calls_r, replies_w, replies_r, calls_w, spec_r, verdict_w):
+            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd=tempfile.gettempdir(), start_new_session=True))
+        for fd in ends:
             os.close(fd)
-            ends.remove(fd)
-        token = secrets.token_hex(16)
+        ends = []
+        token, pending = secrets.token_hex(16), []
         verdict = _exchange(spec_w, verdict_r, {**spec, "timeout": timeout, "memory_mb": memory_mb, "token": token},
                             timeout + 5)
-        ends = [fd for fd in ends if fd not in (spec_w, verdict_r)]
-        _stop(tests, 1)
-        _stop(program, max(1.0, start + timeout + 5 - time.monotonic()))
         total = len(spec["tests"])
         genuine = verdict.get("token") == token and type(verdict.get("passed")) is int
         passed = verdict["passed"] if genuine else 0
+        _stop(procs[0], 1)
+        _stop(procs[1], max(1.0, start + timeout + 5 - time.monotonic()))
         return SplitResult(min(max(passed, 0), total), total, time.monotonic() - start, level,
                            _tail(Path(workdir, "output.txt")))
     finally:
-        for fd in ends:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        for fd in ends + pending:
+            os.close(fd)
+        for proc in procs:
+            if proc.returncode is None:
+                _stop(proc, 0)
         _remove(workdir)
 
 
@@ -238,7 +238,8 @@ def _close(proc: subprocess.Popen) -> None:
 
 
 def _exchange(spec_w: int, verdict_r: int, spec: dict, wait: float) -> dict:
-    """Hand the tests' process its spec; its verdict line, or {} if none came in `wait` s."""
+    """Hand the tests' process its spec; its verdict line, or {} if none came in `wait` s.
+    Closes both descriptors."""
     try:
         with os.fdopen(spec_w, "wb") as f:
             f.write(json.dumps(spec).encode())
@@ -256,7 +257,7 @@ def _exchange(spec_w: int, verdict_r: int, spec: dict, wait: float) -> dict:
             data += chunk
     try:
         verdict = json.loads(data.split(b"\n", 1)[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return verdict if type(verdict) is dict else {}
 
@@ -291,5 +292,6 @@ def _remove(workdir: str) -> None:
     """Remove the program's directory, however deep it made it (shutil.rmtree recurses)."""
     try:
         shutil.rmtree(workdir)
-    except (OSError, RecursionError):
+    except (OSError, RecursionError):  # too deep, or made unwritable by the program
+        subprocess.run(["chmod", "-R", "u+rwx", workdir], check=False, stderr=subprocess.DEVNULL)
         subprocess.run(["rm", "-rf", "--one-file-system", workdir], check=False)

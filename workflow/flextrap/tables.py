@@ -69,8 +69,8 @@ def cells(df: pd.DataFrame, tasks: list[str], lengths: list[int]) -> list[list[s
     out = []
     seeds = df[df.source == "measured"].seed.astype(str).drop_duplicates().ne(POOLED).sum()
     groups = list(df.groupby(["method", "source", "seed"], sort=False, dropna=False))
-    first = {m: i for i, m in enumerate(dict.fromkeys(df.method))}
-    for (method, source, seed), rows in sorted(groups, key=lambda g: first[g[0][0]]):  # seeds stay in order
+    first = {m: i for i, m in enumerate(dict.fromkeys(zip(df.method, df.source)))}
+    for (method, source, seed), rows in sorted(groups, key=lambda g: first[g[0][:2]]):  # seeds stay in order
         row = [label(method, source, seed, rows, seeds)]
         for task in tasks:
             acc = rows[rows.task == task].set_index("gen_length").accuracy

@@ -1,12 +1,14 @@
 """Values across the code-grading call channel as data (`graders`, split harness).
 
 A tagged JSON form of builtin values: each value is a one-key object naming its type,
-{"int": "12"}, {"float": "nan"}, {"str": "a"}, {"bytes": "<base64>"}, {"bool": true},
+{"int": "0xc"}, {"float": "nan"}, {"str": "a"}, {"bytes": "<base64>"}, {"bool": true},
 {"none": null}, {"list": [...]}, {"tuple": [...]}, {"set": [...]}, {"frozenset": [...]},
-{"dict": [[key, value], ...]}, {"complex": [re, im]}, the standard library's
+{"dict": [[key, value], ...]}, {"complex": [re, im]}, {"range": [start, stop, step]},
+{"keys" | "values" | "items": [...]} (a dict view, arriving as a view of a new dict), the standard library's
 {"Counter" | "OrderedDict" | "defaultdict": [[key, value], ...]} and {"deque": [...]}
-(a defaultdict arrives without its default factory), and {"iter": [...]} (a generator
-or iterator, drawn to the end). Encoding takes exactly these types: a subclass (an int
+(a defaultdict arrives without its default factory), and {"iter": [...]} (a generator, or
+an iterator of a builtin, itertools or collections type, drawn to the end). Ints travel
+in hexadecimal. Encoding takes exactly these types: a subclass (an int
 whose `==` says yes to everything) or any other object is a `WireError`, never pickled,
 never `repr`-ed and evaluated. Sizes are capped: nesting depth, the number of values, the
 characters of one string and the items drawn from one iterator.
@@ -20,11 +22,11 @@ import itertools
 import json
 import types
 
+VIEWS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items"}
 SEQUENCES = (list, tuple, set, frozenset, collections.deque)
 MAPPINGS = (dict, collections.Counter, collections.OrderedDict, collections.defaultdict)
 LIMITS = {"depth": 32, "values": 100_000, "chars": 1_000_000, "items": 10_000}
-ITERATORS = (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain,  # drawn as {"iter": ...}
-             *{type(iter(c)) for c in ([], (), "", b"", {}, set(), {}.values(), {}.items(), range(0))})
+ITERATOR_MODULES = ("builtins", "itertools", "collections")  # their iterators, and generators, are drawn
 
 
 class WireError(ValueError):
@@ -47,7 +49,7 @@ def _enc(x, depth, budget, limits):
     if t is bool:
         return {"bool": x}
     if t is int:
-        return {"int": str(x)}
+        return {"int": hex(x)}  # hex: no digit limit (str() of a 5000-digit int raises)
     if t is float:
         return {"float": repr(x)}
     if t is str:
@@ -65,7 +67,11 @@ def _enc(x, depth, budget, limits):
     if t in MAPPINGS:
         return {t.__name__: [[_enc(k, depth + 1, budget, limits), _enc(v, depth + 1, budget, limits)]
                              for k, v in x.items()]}
-    if t in ITERATORS:
+    if t is range:
+        return {"range": [hex(x.start), hex(x.stop), hex(x.step)]}
+    if t in VIEWS:
+        return {VIEWS[t]: _enc(list(x), depth + 1, budget, limits)["list"]}
+    if t is types.GeneratorType or (t.__module__ in ITERATOR_MODULES and hasattr(t, "__next__")):
         items = list(itertools.islice(x, limits["items"] + 1))
         if len(items) > limits["items"]:
             raise WireError("iterator too long")
@@ -90,11 +96,24 @@ def _dec(obj, depth, budget, limits):
         return None
     if tag == "bool" and type(v) is bool:
         return v
-    if tag == "int" and type(v) is str and len(v) <= 5000:
+    if tag == "int" and type(v) is str and len(v) <= 20000:
         try:
-            return int(v)
+            return int(v, 16)
         except ValueError:
             raise WireError("malformed int") from None
+    if tag == "range" and type(v) is list and len(v) == 3 and all(type(p) is str and len(p) <= 100 for p in v):
+        try:
+            return range(*(int(p, 16) for p in v))
+        except ValueError:
+            raise WireError("malformed range") from None
+    if tag in ("keys", "values", "items") and type(v) is list:
+        items = [_dec(i, depth + 1, budget, limits) for i in v]
+        try:
+            if tag == "items":
+                return dict(items).items()
+            return dict.fromkeys(items).keys() if tag == "keys" else dict(enumerate(items)).values()
+        except (TypeError, ValueError):
+            raise WireError(f"malformed {tag}") from None
     if tag == "float" and type(v) is str and len(v) <= 40:
         try:
             return float(v)
