@@ -338,11 +338,16 @@ def test_a_broken_channel_fails_the_test_even_when_it_catches_everything():
     assert v.pass_rate == 0.0
 
 
-def test_a_builtin_name_as_entry_point_is_never_the_programs():
-    """AceCode names the first function its asserts call, which can be a builtin."""
-    record = {"id": "x", "entry_point": "abs", "stub": "", "setup": "", "tests": ["assert abs(area(2) - 12.566) < 0.01"]}
+def test_a_builtin_the_tests_use_is_never_the_programs_but_a_tested_function_may_be_named_like_one():
+    """AceCode's loader names the first non-builtin function its asserts call; MBPP 126
+    tests a function the dataset calls `sum`."""
+    from flextrap.tasks.acecode import called_function
+    tests = ["assert abs(area(2) - 12.566) < 0.01"]
+    record = {"id": "x", "entry_point": called_function(tests), "stub": "", "setup": "", "tests": tests}
     assert grade_code(record, block("def area(r): return 0\ndef abs(x): return 0"), CODE_LIMITS).pass_rate == 0.0
     assert grade_code(record, block("def area(r): return 3.14159 * r * r"), CODE_LIMITS).pass_rate == 1.0
+    named_sum = {"id": "y", "entry_point": "sum", "stub": "def sum(a, b):", "setup": "", "tests": ["assert sum(10, 15) == 25"]}
+    assert grade_code(named_sum, block("def sum(a, b): return a + b"), CODE_LIMITS).pass_rate == 1.0
 
 
 def test_a_verdict_pipe_flooded_with_deep_json_is_a_zero_not_a_crash():
