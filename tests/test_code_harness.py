@@ -251,26 +251,32 @@ def test_the_programs_names_never_shadow_a_builtin_in_the_tests():
     assert grade_code(record, block(honest), CODE_LIMITS).pass_rate == 1.0
 
 
-def test_a_verdict_written_into_the_tests_process_pipe_by_the_program_does_not_count():
-    """At the process level the program can reach the tests' process through /proc; the
-    verdict counts only with the one-time token the grader gave that process."""
-    forge = """
+def verdict_forger(payload: bytes) -> str:
+    """A program that finds the tests' process in /proc (possible at the process level)
+    and writes `payload` into its verdict pipe, then defines a wrong `add`."""
+    return f"""
 import os, time
 def forge():
     for _ in range(400):
         for p in os.listdir('/proc'):
             if p.isdigit():
                 try:
-                    argv = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')
+                    argv = open(f'/proc/{{p}}/cmdline', 'rb').read().split(b'\\0')
                     if any(b'code_tests' in a for a in argv):
-                        with open(f'/proc/{p}/fd/{int(argv[-2])}', 'wb') as f:
-                            f.write(b'{"passed": 2, "total": 2}\\n')
+                        with open(f'/proc/{{p}}/fd/{{int(argv[-2])}}', 'wb') as f:
+                            f.write({payload!r})
                         return
                 except (OSError, ValueError):
                     pass
         time.sleep(0.005)
 forge()
 def add(a, b): return 0"""
+
+
+def test_a_verdict_written_into_the_tests_process_pipe_by_the_program_does_not_count():
+    """At the process level the program can reach the tests' process through /proc; the
+    verdict counts only with the one-time token the grader gave that process."""
+    forge = verdict_forger(b'{"passed": 2, "total": 2}\n')
     for isolation in ("off", "auto"):
         assert grade_code(ADD, block(forge), {**CODE_LIMITS, "isolation": isolation}).pass_rate == 0.0, isolation
 
@@ -351,17 +357,6 @@ def test_a_builtin_the_tests_use_is_never_the_programs_but_a_tested_function_may
 
 
 def test_a_verdict_pipe_flooded_with_deep_json_is_a_zero_not_a_crash():
-    forge = """
-import os
-for p in os.listdir('/proc'):
-    if p.isdigit():
-        try:
-            argv = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')
-            if any(b'code_tests' in a for a in argv):
-                with open(f'/proc/{p}/fd/{int(argv[-2])}', 'wb') as f:
-                    f.write(b'[' * 100000 + b'\\n')
-        except (OSError, ValueError):
-            pass
-def add(a, b): return 0"""
+    forge = verdict_forger(b"[" * 100000 + b"\n")
     assert grade_code(ADD, block(forge), {**CODE_LIMITS, "isolation": "off"}).pass_rate == 0.0
     assert grade_code(ADD, block("-" * 100000 + "1"), CODE_LIMITS).pass_rate == 0.0  # too deep to compile

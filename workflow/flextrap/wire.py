@@ -39,10 +39,15 @@ def encode(value, limits=LIMITS):
     return _enc(value, 0, budget, limits)
 
 
-def _enc(x, depth, budget, limits):
+def _spend(depth, budget, limits):
+    """Count one value against the caps (shared by encoding and decoding)."""
     budget[0] -= 1
     if budget[0] < 0 or depth > limits["depth"]:
         raise WireError("value too large or too deep")
+
+
+def _enc(x, depth, budget, limits):
+    _spend(depth, budget, limits)
     t = type(x)
     if x is None:
         return {"none": None}
@@ -86,9 +91,7 @@ def decode(obj, limits=LIMITS):
 
 
 def _dec(obj, depth, budget, limits):
-    budget[0] -= 1
-    if budget[0] < 0 or depth > limits["depth"]:
-        raise WireError("value too large or too deep")
+    _spend(depth, budget, limits)
     if type(obj) is not dict or len(obj) != 1:
         raise WireError("malformed value")
     (tag, v), = obj.items()
