@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 
 from .cli import cli_entry, parse_args  # noqa: E402
 from .errors import FlextrapError  # noqa: E402
-from .pooling import POOLED  # noqa: E402
+from . import pooling  # noqa: E402
 
 ORDER_COLORS = {"ar": "#1f77b4", "arbitrary": "#ff7f0e", "random": "#2ca02c"}
 STYLE = {"figure.dpi": 100, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -41,9 +41,10 @@ PROBABILITY = (-0.02, 1.02)  # Pass@k axes: a t-interval over few seeds may reac
 def main_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The rows a figure draws boldly: the pooled rows, their band (`ci_low`, `ci_high`)
     the interval across seeds of the value drawn; with one seed, that seed's rows."""
-    if "seed" not in df or not (df.seed.astype(str) == POOLED).any():
+    rows = pooling.pooled(df) if "seed" in df else None
+    if rows is None:
         return df
-    rows = df[df.seed.astype(str) == POOLED].copy()
+    rows = rows.copy()
     if "pass_at_k_low" in rows:
         rows["ci_low"], rows["ci_high"] = rows.pass_at_k_low, rows.pass_at_k_high
     return rows
@@ -51,9 +52,9 @@ def main_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def each_seed(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """(seed, rows) of every seed when the table holds several (drawn thin), else none."""
-    if "seed" not in df or not (df.seed.astype(str) == POOLED).any():
+    if "seed" not in df or pooling.pooled(df) is None:
         return []
-    return list(df[df.seed.astype(str) != POOLED].groupby("seed", sort=False))
+    return list(pooling.seed_rows(df).groupby("seed", sort=False))
 
 
 def thin(ax, x, y, c) -> None:

@@ -115,16 +115,17 @@ def _warn_once(reason: str) -> None:
           "process limits only (no network or filesystem isolation)", file=sys.stderr, flush=True)
 
 
-def _launch(workdir: str, level: str, timeout: float, memory_mb: int, max_output_bytes: int, extra=(),
-            pass_fds=()) -> subprocess.Popen:
-    """Start the launcher on `workdir`/program.py (module docstring) at isolation `level`."""
+def _launch(workdir: str, level: str, timeout: float, memory_mb: int, max_output_bytes: int,
+            fds=()) -> subprocess.Popen:
+    """Start the launcher on `workdir`/program.py (module docstring) at isolation `level`;
+    descriptors `fds` stay open for the program, which gets their numbers as arguments."""
     env = {"PATH": os.defpath, "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
     argv = [interpreter(), "-I", "-B", "-c", _LAUNCHER, str(timeout), str(memory_mb * 2**20),
-            str(max_output_bytes), *map(str, extra)]
+            str(max_output_bytes), *map(str, fds)]
     if level == "namespaces":
         argv = bwrap_argv(workdir) + [a for k, v in env.items() for a in ("--setenv", k, v)] + argv
     return subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
+                            stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=fds)
 
 
 def _finish(proc: subprocess.Popen, timeout: float) -> dict:
@@ -171,7 +172,7 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
     count on a pipe of its own. The two talk over two pipes only, each one way."""
     level = isolation_level(isolation)
     workdir = tempfile.mkdtemp(prefix="flextrap-run-")
-    ends, pending, procs = [], [], []
+    ends, pending, program, tests = [], [], None, None
     try:
         Path(workdir, "program.py").write_text(_SERVER)
         Path(workdir, "candidate.py").write_text(code)
@@ -182,13 +183,12 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
         ends = [calls_r, calls_w, replies_r, replies_w, spec_r, verdict_w]  # closed once both processes hold them
         pending = [spec_w, verdict_r]  # closed by _exchange
         start = time.monotonic()
-        procs.append(_launch(workdir, level, timeout, memory_mb, max_output_bytes, (calls_r, replies_w),
-                             pass_fds=(calls_r, replies_w)))
-        procs.insert(0, subprocess.Popen(
+        program = _launch(workdir, level, timeout, memory_mb, max_output_bytes, (calls_r, replies_w))
+        tests = subprocess.Popen(
             [interpreter(), "-I", "-B", "-c", f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
              "from flextrap.code_tests import main; main()", str(spec_r), str(verdict_w)],
             stdin=replies_r, stdout=calls_w, stderr=subprocess.DEVNULL, pass_fds=(spec_r, verdict_w),
-            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd=tempfile.gettempdir(), start_new_session=True))
+            env={"PATH": os.defpath, "LANG": "C.UTF-8"}, cwd=tempfile.gettempdir(), start_new_session=True)
         for fd in ends:
             os.close(fd)
         ends = []
@@ -198,15 +198,15 @@ def run_split(code: str, spec: dict, *, timeout: float, memory_mb: int, max_outp
         total = len(spec["tests"])
         genuine = verdict.get("token") == token and type(verdict.get("passed")) is int
         passed = verdict["passed"] if genuine else 0
-        _stop(procs[0], 1)
-        _stop(procs[1], max(1.0, start + timeout + 5 - time.monotonic()))
+        _stop(tests, 1)
+        _stop(program, max(1.0, start + timeout + 5 - time.monotonic()))
         return SplitResult(min(max(passed, 0), total), total, time.monotonic() - start, level,
                            _tail(Path(workdir, "output.txt")))
     finally:
         for fd in ends + pending:
             os.close(fd)
-        for proc in procs:
-            if proc.returncode is None:
+        for proc in (tests, program):
+            if proc is not None and proc.returncode is None:
                 _stop(proc, 0)
         _remove(workdir)
 
