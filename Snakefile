@@ -3,7 +3,6 @@
     snakemake --cores 2                                  # embedded default (config/config.yaml)
     snakemake --configfile config/paper.yaml --profile slurm   # the paper's setup
 """
-import json
 import re
 import sys
 from pathlib import Path
@@ -16,11 +15,8 @@ from flextrap import paths
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
 from flextrap.numerics import job_numerics, shell_export
-from flextrap.job_settings import (evaluation_job, gpu_dtype, greedy_sampler, model_check_job, parallel_job,
-                                   passk_job, passk_sampler, passk_sizes)
-from flextrap.runs import heldout_task, released_models, run_model, run_settings, trained_runs
-from flextrap.seeds import config_for_seed
-from flextrap.sweeps import derived_orders, sweep_of
+from flextrap.plan import EVAL_SECTIONS, PARALLEL_SETTING, PASSK_FIGURES, SWEEP_FIGURES, TRAINING_FIGURES, Plan, as_json
+from flextrap.runs import heldout_task, run_model
 
 # No `configfile:` directive: Snakemake would merge it under a --configfile given on
 # the command line (config/paper.yaml would inherit the tiny model). The default is
@@ -68,13 +64,13 @@ if _unknown_jobs:
 
 rule all:
     input:
-        data_outputs(),
-        pretrained_models(),
-        [paths.model_check(s, BASE, config["model_check"]["task"]) for s in SEEDS],
-        [passk_outputs(m) + figure_outputs(m) for m in dict.fromkeys([BASE] + passk_models())],
-        sweep_outputs(BASE) + sweep_figure_outputs(BASE),
+        PLAN.data_outputs(),
+        PLAN.pretrained_models(),
+        PLAN.model_checks(),
+        [PLAN.passk_outputs(m) + PLAN.figure_outputs(m) for m in dict.fromkeys([BASE] + PLAN.passk_models())],
+        PLAN.sweep_outputs(BASE) + PLAN.sweep_figure_outputs(BASE),
         rules.accuracy_table.output,
         rules.ablation_table.output,
-        training_figures(),
+        PLAN.training_figures(),
         rules.figure_parallel_decoding.output,
-        slot_probe_outputs(),
+        PLAN.slot_probe_outputs(),

@@ -92,3 +92,54 @@ def test_over_seeds_the_pooled_curve_is_drawn_with_its_interval_and_each_seed_th
     pooled = df[(df.seed == "pooled") & (df.order == "ar")]
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert min(band) == pytest.approx(pooled.pass_at_k_low.min()) and max(band) == pytest.approx(pooled.pass_at_k_high.max())
+
+
+def test_passk_vs_block_length_draws_every_other_k_against_the_swept_block_lengths():
+    df = pd.DataFrame([{"task": "gsm8k", "order": o, "block_length": b, "k": k, "pass_at_k": b / 100 + k / 10}
+                       for o, b in (("ar", 1), ("block4", 4), ("arbitrary", 32), ("other", 8)) for k in (1, 2, 4)])
+    ax = plots.passk_vs_block_length(df, {"block_sweep": ["ar", "block4", "arbitrary"]}).axes[0]
+    drawn = lines_by_label(ax)
+    assert set(drawn) == {"k = 1", "k = 4"}  # k = 1, 4 of 1, 2, 4; the unswept order left out
+    assert drawn["k = 4"] == ([1, 4, 32], pytest.approx([0.41, 0.44, 0.72]))
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "block length" and ax.get_title() == "gsm8k"
+
+
+def test_passk_vs_temperature_draws_the_smallest_and_largest_k_of_each_order_against_temperature():
+    df = pd.DataFrame([{"task": "t", "order": f"temperature-{o}-{tmp}", "base_order": o, "temperature": tmp, "k": k,
+                        "pass_at_k": tmp / 10 + k / 100 + (0.5 if o == "ar" else 0)}
+                       for o in ("ar", "arbitrary") for tmp in (1.0, 0.3) for k in (1, 2, 8)])
+    ax = plots.passk_vs_temperature(df, {}).axes[0]
+    drawn = lines_by_label(ax)
+    assert set(drawn) == {"ar, k = 1", "ar, k = 8", "arbitrary, k = 1", "arbitrary, k = 8"}
+    assert drawn["ar, k = 8"] == ([0.3, 1.0], pytest.approx([0.61, 0.68]))  # sorted by temperature
+    assert drawn["arbitrary, k = 1"] == ([0.3, 1.0], pytest.approx([0.04, 0.11]))
+    styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
+    assert styles["ar, k = 1"] == "--" and styles["ar, k = 8"] == "-"
+    assert ax.get_xlabel() == "temperature" and ax.get_ylabel() == "Pass@k"
+
+
+def test_passk_by_remasking_draws_one_curve_per_proxy_beside_ar():
+    rows = [("remasking-ar", "ar", 1, "low_confidence", 0.5), ("remasking-arbitrary-margin", "arbitrary", 8, "margin", 0.3),
+            ("remasking-arbitrary-neg_entropy", "arbitrary", 8, "neg_entropy", 0.2)]
+    df = pd.DataFrame([{"task": "t", "order": o, "base_order": b, "block_length": bl, "remasking": r, "k": k,
+                        "pass_at_k": p * k, "ci_low": p * k - 0.05, "ci_high": p * k + 0.05}
+                       for o, b, bl, r, p in rows for k in (1, 2)])
+    ax = plots.passk_by_remasking(df, {}).axes[0]
+    drawn = lines_by_label(ax)
+    assert drawn == {"ar": ([1, 2], pytest.approx([0.5, 1.0])), "arbitrary, margin": ([1, 2], pytest.approx([0.3, 0.6])),
+                     "arbitrary, neg_entropy": ([1, 2], pytest.approx([0.2, 0.4]))}
+    assert len(ax.collections) == 3 and ax.get_xscale() == "log"  # a bootstrap band per curve
+
+
+def test_reward_curve_draws_each_runs_rewards_running_mean_and_signal_share():
+    df = pd.DataFrame([{"run": r, "step": s, "mean_reward": base + s / 10, "nonzero_adv_groups": 0.5}
+                       for r, base in (("gsm8k", 0.2), ("gsm8k-random", 0.1)) for s in range(1, 11)])
+    ax = plots.reward_curve(df, {}).axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 2 * 3  # points, running mean, signal share per run
+    drawn = lines_by_label(ax)
+    mean = drawn["gsm8k (running mean, 1 steps)"]
+    assert mean == (list(range(1, 11)), pytest.approx([0.2 + s / 10 for s in range(1, 11)]))  # window 10 // 10
+    dotted = [list(line.get_ydata()) for line in lines if line.get_linestyle() == ":"]
+    assert dotted == [[0.5] * 10, [0.5] * 10]
+    assert ax.get_xlabel() == "JustGRPO step"

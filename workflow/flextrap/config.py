@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import FlextrapError
+from .merge import deep_merge
 from .runs import RUN_ONLY_KEYS, heldout_task, run_model, run_settings
 from .tasks import needs_hub
 
@@ -150,13 +151,6 @@ def _model_errors(models: dict) -> list[str]:
         if arch and arch["hidden_size"] % arch["num_heads"]:
             errors.append(f"models.{name}.pretrain.architecture: num_heads must divide hidden_size")
     return errors
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def with_default(config: dict, default_path: str | Path) -> dict:

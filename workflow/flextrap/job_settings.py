@@ -1,5 +1,5 @@
 """The settings each sampling stage is handed, built from the config in one place: the
-rules (`workflow/rules/*.smk`) and the benchmarks call these, so a sampler is set up the
+DAG's plan (`flextrap.plan`, which the rules call) and the benchmarks call these, so a sampler is set up the
 same way wherever it runs.
 
 A sampler is what `sampling.generate` (or `generate_parallel`, with a `rule`) takes; a
@@ -9,12 +9,6 @@ sizes, the run seed, early exit and the code-grading limits.
 from __future__ import annotations
 
 from .sweeps import derived_orders
-
-
-def gpu_dtype(model_spec: dict) -> str:
-    """The dtype a hub model runs in on a GPU (`models.load_model`, rule `preflight`): its
-    config entry's `dtype`, else bf16, the paper's precision (on a CPU: float32)."""
-    return model_spec.get("dtype", "bfloat16")
 
 
 def passk_sampler(config: dict, order: str) -> dict:

@@ -20,7 +20,7 @@ import torch
 
 from .errors import FlextrapError
 from .families import family_named, family_of, family_of_type
-from .job_settings import gpu_dtype
+from .model_specs import gpu_dtype
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
                   "unk_token": "[UNK]"}
@@ -51,7 +51,7 @@ def build_tiny_model(arch: dict, tokenizer, max_length: int):
 
     Absolute positions, not ModernBERT's rotary ones: on the synthetic task's fixed
     layout they make every look-up positional, and the model learns it within the CPU
-    budget (README, "The tiny model", has the measured comparison).
+    budget (docs/results.md, "The tiny model, measured", has the measured comparison).
     """
     from transformers import BertConfig, BertForMaskedLM
 
@@ -122,9 +122,10 @@ def load_model(spec: dict, device: str = "auto"):
     the model's family loads it, with the compatibility fixes its code needs."""
     dev = pick_device(device)
     tokenizer = load_tokenizer(spec)
-    if "path" in spec:
+    if "path" in spec:  # a model trained here: on a GPU in its base model's dtype, where the spec names one
         source, hub = str(_local_path(spec)), {"trust_remote_code": spec.get("trust_remote_code", False)}
-        model = family_of_spec(spec, source, hub).load(source, hub)
+        dtype = getattr(torch, spec["dtype"]) if dev.type == "cuda" and "dtype" in spec else None
+        model = family_of_spec(spec, source, hub).load(source, hub, dtype=dtype)
     else:
         dtype = getattr(torch, gpu_dtype(spec)) if dev.type == "cuda" else torch.float32
         hub = hub_kwargs(spec)

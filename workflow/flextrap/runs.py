@@ -8,8 +8,10 @@ any hub model (fetch, preflight) under the same name.
 """
 from __future__ import annotations
 
+from .merge import deep_merge
+from .model_specs import inherited_from
+
 RUN_ONLY_KEYS = ("source", "released")  # what a run says about itself, not training settings
-BASE_KEYS_KEPT = ("family", "trust_remote_code", "dtype", "mask_token_id")  # a trained model is its base's kind
 
 
 def run_model(base: str, run: str) -> str:
@@ -19,8 +21,6 @@ def run_model(base: str, run: str) -> str:
 
 def run_settings(justgrpo: dict, run: str) -> dict:
     """The training settings of run `run`: the shared block with the run's overrides."""
-    from .config import deep_merge  # config imports this module
-
     overrides = {k: v for k, v in justgrpo["runs"][run].items() if k not in RUN_ONLY_KEYS}
     return deep_merge(justgrpo["shared"], overrides)
 
@@ -37,8 +37,7 @@ def trained_runs(justgrpo: dict) -> list[str]:
 def released_models(config: dict) -> dict[str, dict]:
     """Model name -> hub model spec of each run that uses its released checkpoint: the
     base model's family, dtype and mask token with the release's id and revision."""
-    base = config["models"][config["base_model"]]
-    kept = {k: base[k] for k in BASE_KEYS_KEPT if k in base}
+    kept = inherited_from(config["models"][config["base_model"]])
     jg = config["justgrpo"]
     return {run_model(config["base_model"], r): {**kept, **jg["runs"][r]["released"]}
             for r in jg["runs"] if is_released(jg, r)}

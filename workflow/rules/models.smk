@@ -8,12 +8,12 @@ rule pretrain_tiny:
     output:
         directory(paths.model_dir("{seed}", "{model}")),
     wildcard_constraints:
-        model="|".join(PRETRAINED) or "^$",
+        model="|".join(PLAN.pretrained) or "^$",
     params:
-        settings=lambda w: as_json(seeded(w)["models"][w.model]["pretrain"]),
-    threads: job_threads("pretrain_tiny")
+        settings=lambda w: as_json(PLAN.pretrain_settings(w.seed, w.model)),
+    threads: PLAN.threads("pretrain_tiny")
     resources:
-        **job_resources("pretrain_tiny"),
+        **PLAN.resources("pretrain_tiny"),
     conda:
         CONDA_ENV
     log:
@@ -29,9 +29,9 @@ rule fetch_model:
     output:
         paths.fetched("{model}"),
     wildcard_constraints:
-        model="|".join(HUB_MODELS) or "^$",
+        model="|".join(PLAN.hub_models) or "^$",
     params:
-        model=lambda w: as_json(MODELS[w.model]),
+        model=lambda w: as_json(PLAN.models[w.model]),
     localrule: True
     conda:
         CONDA_ENV
@@ -47,11 +47,10 @@ rule preflight:
     output:
         paths.preflight("{model}"),
     wildcard_constraints:
-        model="|".join(HUB_MODELS) or "^$",
+        model="|".join(PLAN.hub_models) or "^$",
     params:
-        model=lambda w: model_spec(w.model, None),
-        settings=lambda w: as_json({**config["preflight"],
-                                    "dtype": gpu_dtype(MODELS[w.model])}),
+        model=lambda w: as_json(PLAN.model_spec(w.model, None)),
+        settings=lambda w: as_json(PLAN.preflight_settings(w.model)),
     localrule: True
     conda:
         CONDA_ENV
@@ -64,17 +63,17 @@ rule preflight:
 
 rule model_check:
     input:
-        model=lambda w: model_input(w.model, w.seed),
+        model=lambda w: PLAN.model_input(w.model, w.seed),
         data=paths.data("{task}", "test"),
     output:
         samples=paths.model_check("{seed}", "{model}", "{task}", "jsonl"),
         summary=paths.model_check("{seed}", "{model}", "{task}"),
     params:
-        model=lambda w: model_spec(w.model, w.seed),
-        settings=lambda w: as_json(model_check_job(seeded(w), w.task)),
-    threads: job_threads("model_check")
+        model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
+        settings=lambda w: as_json(PLAN.model_check_settings(w.seed, w.task)),
+    threads: PLAN.threads("model_check")
     resources:
-        **job_resources("model_check"),
+        **PLAN.resources("model_check"),
     conda:
         CONDA_ENV
     log:
@@ -87,16 +86,16 @@ rule model_check:
 
 rule slot_probe:
     input:
-        model=lambda w: model_input(w.model, w.seed),
+        model=lambda w: PLAN.model_input(w.model, w.seed),
         data=paths.data("synthetic", "test"),
     output:
         paths.probe("{seed}", "{model}", "synthetic"),
     params:
-        model=lambda w: model_spec(w.model, w.seed),
-        settings=lambda w: as_json({**seeded(w).get("slot_probe", {}), "device": config["device"]}),
-    threads: job_threads("slot_probe")
+        model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
+        settings=lambda w: as_json(PLAN.slot_probe_settings(w.seed)),
+    threads: PLAN.threads("slot_probe")
     resources:
-        **job_resources("slot_probe"),
+        **PLAN.resources("slot_probe"),
     conda:
         CONDA_ENV
     log:
@@ -105,10 +104,3 @@ rule slot_probe:
         "python -m flextrap.stages.slot_probe --model {params.model:q} --data {input.data} "
         "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
 
-
-def slot_probe_outputs():
-    """Slot probes of the base model and the synthetic task's JustGRPO run, when configured."""
-    if "slot_probe" not in config or "synthetic" not in config["tasks"]:
-        return []
-    models = task_models("synthetic") if "synthetic" in config["evaluation"]["runs"] else [BASE]
-    return [paths.probe(s, m, "synthetic") for s in SEEDS for m in models]

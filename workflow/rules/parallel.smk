@@ -4,14 +4,9 @@
 # e.g. results/seed0/parallel/tiny/synthetic/eb-0.1.json.
 
 
-def parallel_settings():
-    """Every configured parallel setting as its wildcard name, e.g. 'eb-0.1', 'top_k-2'."""
-    return [f"{name}-{value}" for name, values in config["parallel"]["rules"].items() for value in values]
-
-
 rule eval_parallel:
     input:
-        model=lambda w: model_input(w.model, w.seed),
+        model=lambda w: PLAN.model_input(w.model, w.seed),
         data=paths.data("{task}", "test"),
     output:
         records=paths.evaluation("{seed}", "parallel", "{model}", "{task}", "{setting}", ("{shard}", "{shards}"), "jsonl"),
@@ -21,11 +16,11 @@ rule eval_parallel:
         shard=r"\d+",
         shards=r"\d+",
     params:
-        model=lambda w: model_spec(w.model, w.seed),
-        settings=lambda w: as_json(parallel_job(seeded(w), w.task, *w.setting.split("-", 1))),  # values may hold "-"
-    threads: job_threads("eval_parallel")
+        model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
+        settings=lambda w: as_json(PLAN.parallel_settings(w.seed, w.task, w.setting)),
+    threads: PLAN.threads("eval_parallel")
     resources:
-        **job_resources("eval_parallel"),
+        **PLAN.resources("eval_parallel"),
     conda:
         CONDA_ENV
     log:
@@ -38,22 +33,15 @@ rule eval_parallel:
         "--out {output.records} --summary {output.summary} --threads {threads} > {log} 2>&1"
 
 
-def parallel_summaries():
-    """Every seed's parallel-decoding summaries, as `flextrap.tables` takes them."""
-    return [{"seed": seed, "model": m, "task": t, "path": paths.evaluation(seed, "parallel", m, t, s)}
-            for seed in SEEDS for t in config["parallel"]["template"] for m in task_models(t) for s in parallel_settings()]
-
-
 rule parallel_table:
     input:
-        [i["path"] for i in parallel_summaries()],
+        [i["path"] for i in PLAN.parallel_summaries()],
     output:
         report(paths.table("parallel", "csv"), caption="../report/parallel_table.rst",
                category="Sec. 5: parallel decoding"),
     params:
-        inputs=as_json(parallel_summaries()),
-        settings=as_json({"models": {BASE: "base", **{run_model(BASE, r): "JustGRPO" for r in config["evaluation"]["runs"].values()}},
-                          "confidence": config["seeds"]["confidence"]}),
+        inputs=as_json(PLAN.parallel_summaries()),
+        settings=as_json(PLAN.parallel_table_settings()),
     localrule: True
     conda:
         CONDA_ENV
@@ -76,7 +64,7 @@ rule figure_parallel_decoding:
         pdf=paths.figure(None, "parallel_decoding", "pdf"),
     params:
         inputs=lambda w, input: as_json(list(input)),
-        settings=lambda w: figure_settings(),
+        settings=as_json(PLAN.figure_settings()),
         out=lambda w, output: output.png[: -len(".png")],
     localrule: True
     conda:

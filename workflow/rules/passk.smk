@@ -3,45 +3,22 @@
 # tables. Sampling is sharded: one job per shard.
 
 
-def passk_models():
-    """Models sampled for Sec. 3 (base models, or JustGRPO runs' models)."""
-    return config["passk"].get("models", [BASE])
-
-
-def passk_tasks():
-    return list(config["passk"]["template"])
-
-
-def orders_for(task):
-    """Orders sampled for a task (an order may be limited to some tasks)."""
-    return [o for o, spec in config["passk"]["orders"].items() if task in spec.get("tasks", [task])]
-
-
-def shard_paths(seed, model, task, order):
-    n = passk_sizes(config, order)["shards"]
-    return [paths.shard(seed, model, task, order, i, n) for i in range(n)]
-
-
-def shards_by_order(w):
-    return {o: shard_paths(w.seed, w.model, w.task, o) for o in orders_for(w.task)}
-
-
 rule sample:
     input:
-        model=lambda w: model_input(w.model, w.seed),
+        model=lambda w: PLAN.model_input(w.model, w.seed),
         data=paths.data("{task}", "test"),
     output:
         paths.shard("{seed}", "{model}", "{task}", "{order}", "{shard}", "{shards}"),
     wildcard_constraints:
-        order="|".join(map(re.escape, [*config["passk"]["orders"], *SWEEP_ORDERS])),
+        order="|".join(map(re.escape, [*config["passk"]["orders"], *PLAN.sweep_orders])),
         shard=r"\d+",
         shards=r"\d+",
     params:
-        model=lambda w: model_spec(w.model, w.seed),
-        settings=lambda w: as_json(passk_job(seeded(w), w.task, w.order)),
-    threads: job_threads("sample")
+        model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
+        settings=lambda w: as_json(PLAN.sample_settings(w.seed, w.task, w.order)),
+    threads: PLAN.threads("sample")
     resources:
-        **job_resources("sample"),
+        **PLAN.resources("sample"),
     conda:
         CONDA_ENV
     log:
@@ -54,24 +31,18 @@ rule sample:
         "--out {output} --threads {threads} > {log} 2>&1"
 
 
-def passk_settings(w):
-    p = config["passk"]
-    return as_json({"model": w.model, "task": w.task, "ks": p["ks"], "bootstrap": p["bootstrap"],
-                    "coverage": p["coverage"], "orders": p["orders"]})
-
-
 rule pass_at_k:
     input:
-        lambda w: [path for paths in shards_by_order(w).values() for path in paths],
+        lambda w: PLAN.sample_paths(w.seed, w.model, w.task),
     output:
         passk=paths.analysis("{seed}", "passk", "{model}", "{task}", "passk"),
         coverage=paths.analysis("{seed}", "passk", "{model}", "{task}", "coverage"),
     params:
-        samples=lambda w: as_json(shards_by_order(w)),
-        settings=passk_settings,
-    threads: job_threads("pass_at_k")
+        samples=lambda w: as_json(PLAN.shards_by_order(w.seed, w.model, w.task)),
+        settings=lambda w: as_json(PLAN.passk_settings(w.model, w.task)),
+    threads: PLAN.threads("pass_at_k")
     resources:
-        **job_resources("pass_at_k"),
+        **PLAN.resources("pass_at_k"),
     conda:
         CONDA_ENV
     log:
@@ -83,18 +54,18 @@ rule pass_at_k:
 
 rule entropy_stats:
     input:
-        samples=lambda w: [path for paths in shards_by_order(w).values() for path in paths],
-        model=lambda w: model_input(w.model, w.seed),
+        samples=lambda w: PLAN.sample_paths(w.seed, w.model, w.task),
+        model=lambda w: PLAN.model_input(w.model, w.seed),
     output:
         bypass=paths.analysis("{seed}", "entropy", "{model}", "{task}", "bypass"),
         entropy=paths.analysis("{seed}", "entropy", "{model}", "{task}", "connective_entropy"),
     params:
-        samples=lambda w: as_json(shards_by_order(w)),
-        model=lambda w: model_spec(w.model, w.seed),
-        settings=lambda w: as_json({"model": w.model, "task": w.task, **config["entropy"]}),
-    threads: job_threads("entropy_stats")
+        samples=lambda w: as_json(PLAN.shards_by_order(w.seed, w.model, w.task)),
+        model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
+        settings=lambda w: as_json(PLAN.entropy_settings(w.model, w.task)),
+    threads: PLAN.threads("entropy_stats")
     resources:
-        **job_resources("entropy_stats"),
+        **PLAN.resources("entropy_stats"),
     conda:
         CONDA_ENV
     log:
@@ -105,34 +76,20 @@ rule entropy_stats:
         "--out-entropy {output.entropy} --threads {threads} > {log} 2>&1"
 
 
-def passk_outputs(model):
-    """The Sec. 3 tables of `model` over every seed."""
-    return [paths.analysis(None, stage, model, task, name) for task in passk_tasks()
-            for stage, name in (("passk", "passk"), ("passk", "coverage"),
-                                ("entropy", "bypass"), ("entropy", "connective_entropy"))]
-
-
-def sweep_tasks(setting):
-    return config["passk"]["sweeps"][setting]["tasks"]
-
-
 rule pass_at_k_sweep:
     input:
-        lambda w: [path for o in sweep_of(config["passk"], w.sweep) for path in shard_paths(w.seed, w.model, w.task, o)],
+        lambda w: PLAN.sample_paths(w.seed, w.model, w.task, w.sweep),
     output:
         passk=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}"),
         coverage=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}.coverage"),
     wildcard_constraints:
         sweep="temperature|remasking",
     params:
-        samples=lambda w: as_json({o: shard_paths(w.seed, w.model, w.task, o) for o in sweep_of(config["passk"], w.sweep)}),
-        settings=lambda w: as_json({"model": w.model, "task": w.task, "ks": config["passk"]["ks"],
-                                    "bootstrap": config["passk"]["bootstrap"], "coverage": [],
-                                    "orders": {o: {**passk_sampler(config, o), "base_order": d["order"], "swept": w.sweep}
-                                               for o, d in sweep_of(config["passk"], w.sweep).items()}}),
-    threads: job_threads("pass_at_k")
+        samples=lambda w: as_json(PLAN.sweep_shards(w.seed, w.model, w.task, w.sweep)),
+        settings=lambda w: as_json(PLAN.sweep_settings(w.model, w.task, w.sweep)),
+    threads: PLAN.threads("pass_at_k")
     resources:
-        **job_resources("pass_at_k"),
+        **PLAN.resources("pass_at_k"),
     conda:
         CONDA_ENV
     log:
@@ -142,26 +99,18 @@ rule pass_at_k_sweep:
         "--out-passk {output.passk} --out-coverage {output.coverage} --threads {threads} > {log} 2>&1"
 
 
-def sweep_outputs(model):
-    return [paths.analysis(None, "sweeps", model, t, s) for s in config["passk"].get("sweeps", {}) for t in sweep_tasks(s)]
-
-
-POOLED_TABLES = {"passk": "passk", "coverage": "coverage", "bypass": "bypass",  # table name -> kind (flextrap.pooling)
-                 "connective_entropy": "connective_entropy", **{s: "sweep" for s in config["passk"].get("sweeps", {})}}
-
-
 rule pool_seeds:
     input:
-        lambda w: [paths.analysis(s, w.stage, w.model, w.task, w.name) for s in SEEDS],
+        lambda w: list(PLAN.per_seed(w.stage, w.model, w.task, w.name).values()),
     output:
         report(paths.analysis(None, "{stage}", "{model}", "{task}", "{name}"), caption="../report/pooled_table.rst",
                category="Sec. 3: the flexibility trap", subcategory="{model}"),
     wildcard_constraints:
         stage="|".join(paths.SEEDED_STAGES),
-        name="|".join(POOLED_TABLES),
+        name="|".join(PLAN.pooled_tables()),
     params:
-        inputs=lambda w: as_json({s: paths.analysis(s, w.stage, w.model, w.task, w.name) for s in SEEDS}),
-        settings=lambda w: as_json({"kind": POOLED_TABLES[w.name], "confidence": config["seeds"]["confidence"]}),
+        inputs=lambda w: as_json(PLAN.per_seed(w.stage, w.model, w.task, w.name)),
+        settings=lambda w: as_json(PLAN.pool_settings(w.name)),
     localrule: True
     conda:
         CONDA_ENV

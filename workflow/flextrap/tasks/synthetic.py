@@ -27,7 +27,7 @@ definitions p, q, r, ..., listed in that order; what varies is the values, which
 definition uses which, the operations and the asked quantity. A fixed layout makes
 every look-up positional, which a tiny model learns in minutes on a CPU; with
 shuffled names it must first learn content-based recall, which took it longer than
-the whole CPU budget (README, "The tiny model").
+the whole CPU budget (docs/results.md, "The tiny model, measured").
 Everything is word-level: tokens are separated by single spaces.
 """
 from __future__ import annotations
