@@ -60,27 +60,39 @@ def lr_at(step: int, s: dict) -> float:
     return s["lr"] * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dict:
-    set_threads(threads)
+def setup(train_path: str, s: dict):
+    """(tokenizer, data, freshly initialized model) for settings `s`; data is
+    (input_ids, answer_mask, attention_mask, answer_lengths) of every training record."""
     torch.manual_seed(s["seed"])
     records = read_jsonl(train_path, required=("prompts", "solution"))
     tokenizer = build_word_tokenizer(r["prompts"][s["template"]] + " " + r["solution"] for r in records)
     input_ids, answer_mask, attention_mask = encode(records, tokenizer, s["template"], s["gen_length"], s["max_length"])
     model = build_tiny_model(s["architecture"], tokenizer, max_length=s["max_length"])
+    return tokenizer, (input_ids, answer_mask, attention_mask, answer_mask.sum(1)), model
+
+
+def batch_loss(model, data, idx: torch.Tensor, mask_id: int, gen: torch.Generator) -> torch.Tensor:
+    """The SFT loss (Eq. 5, `flextrap.sft`) of rows `idx` of `data` (from `setup`), noised with `gen`."""
+    input_ids, answer_mask, attention_mask, answer_lengths = data
+    noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], mask_id, gen)
+    logits = full_logits(model, noisy, attention_mask[idx])
+    return sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
+
+
+def train(train_path: str, out: str, s: dict, threads: int | None = None) -> dict:
+    set_threads(threads)
+    tokenizer, data, model = setup(train_path, s)
     opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
                             betas=tuple(s["betas"]))
     gen = torch.Generator().manual_seed(s["seed"])
     ckpt_dir = checkpoint_root(out)
     start, log_rows, elapsed = resume(ckpt_dir, s, model, opt, gen)
-    answer_lengths = answer_mask.sum(1)
     model.train()
     t0 = time.time() - elapsed
     bar = tqdm(range(start, s["steps"]), initial=start, total=s["steps"], desc="pretrain", mininterval=10)
     for step in bar:
-        idx = torch.randint(len(records), (s["batch_size"],), generator=gen)
-        noisy, masked, p_mask = noised_batch(input_ids[idx], answer_mask[idx], tokenizer.mask_token_id, gen)
-        logits = full_logits(model, noisy, attention_mask[idx])
-        loss = sft_loss(logits, input_ids[idx], masked, p_mask, answer_lengths[idx])
+        idx = torch.randint(len(data[0]), (s["batch_size"],), generator=gen)
+        loss = batch_loss(model, data, idx, tokenizer.mask_token_id, gen)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)
         opt.zero_grad(set_to_none=True)
