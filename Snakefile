@@ -3,7 +3,6 @@
     snakemake --cores 2                                  # embedded default (config/config.yaml)
     snakemake --configfile config/paper.yaml --profile slurm   # the paper's setup
 """
-import re
 import sys
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from flextrap import paths
 from flextrap.config import check_config, with_default
 from flextrap.errors import FlextrapError
 from flextrap.numerics import job_numerics, shell_export
-from flextrap.plan import EVAL_SECTIONS, PARALLEL_SETTING, PASSK_FIGURES, SWEEP_FIGURES, TRAINING_FIGURES, Plan, as_json
+from flextrap.plan import (EVAL_SECTIONS, PARALLEL_SETTING, PASSK_FIGURES, SWEEP_FIGURES, TRAINING_FIGURES, Plan,
+                           alternatives, as_json)
 from flextrap.runs import heldout_task, run_model
 
 # No `configfile:` directive: Snakemake would merge it under a --configfile given on
@@ -42,9 +42,9 @@ report: "workflow/report/workflow.rst"
 
 
 wildcard_constraints:
-    task="|".join(config["tasks"]),
+    task=alternatives(config["tasks"]),
     split="train|test",
-    seed="|".join(map(str, config["seeds"]["values"])),
+    seed=alternatives(map(str, config["seeds"]["values"])),
     model=r"[^/]+",
 
 

@@ -29,17 +29,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 from flextrap.job_settings import passk_job  # noqa: E402
-from flextrap.numerics import ENV_VAR, job_numerics  # noqa: E402
+from flextrap.numerics import child_environment  # noqa: E402
 
 MODES = ("unpinned", "machine", "portable")
 
 
 def stage(name: str, args: list[str], mode: str, numerics: dict, threads: int) -> None:
-    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    if mode != "unpinned":
-        env[ENV_VAR] = json.dumps(job_numerics({**numerics, "mode": mode}, threads))
+    env = child_environment(numerics, mode, threads, os.environ, str(ROOT / "workflow"))
     run = subprocess.run([sys.executable, "-m", f"flextrap.stages.{name}", *args, "--threads", str(threads)],
-                         env={**env, "PYTHONPATH": str(ROOT / "workflow")}, capture_output=True, text=True)
+                         env=env, capture_output=True, text=True)
     if run.returncode:
         raise SystemExit(f"{name} ({mode}) failed:\n{run.stderr[-2000:]}")
 

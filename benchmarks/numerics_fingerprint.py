@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
-from flextrap.numerics import ENV_VAR, job_numerics  # noqa: E402
+from flextrap.numerics import child_environment  # noqa: E402
 
 
 def digest(tensor) -> str:
@@ -116,8 +116,7 @@ def main() -> None:
     if args.child:
         return child(args)
     config = yaml.safe_load(Path(args.config).read_text())
-    env = {**os.environ, ENV_VAR: json.dumps(job_numerics({**config["numerics"], "mode": args.mode}, args.threads)),
-           "PYTHONPATH": str(ROOT / "workflow")}
+    env = child_environment(config["numerics"], args.mode, args.threads, os.environ, str(ROOT / "workflow"))
     run = subprocess.run([sys.executable, __file__, "--child", "--config", args.config, "--data", args.data,
                           "--threads", str(args.threads)], env=env, capture_output=True, text=True)
     if run.returncode:

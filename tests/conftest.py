@@ -78,7 +78,7 @@ def tiny_lm():
 SYNTHETIC_SPEC = {"splits": ["test"], "templates": ["plain"],
                   "generator": {"seed": 5, "n_train": 0, "n_test": 6, "n_leaves": 3, "n_defs": 4, "steps": [2, 3],
                                 "modulus": 10, "ops": ["+", "-"]}}
-SAMPLE_SETTINGS = {"template": "plain", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
+SAMPLE_SETTINGS = {"template": "plain", "decoder": "llada", "n_samples": 3, "batch_size": 4, "seed": 0, "code_limits": {},
                    "early_exit": False, "sampler": {"gen_length": 16, "steps": 16, "temperature": 0.8,
                                                     "block_length": 4, "remasking": "low_confidence"}}
 

@@ -3,8 +3,6 @@ verdicts score 0. Every forgery of the first group also runs against the joined 
 (program and tests in one script), where it scores 1: the forgeries are real."""
 import json
 import math
-import os
-import subprocess
 import time
 from collections import Counter, OrderedDict, defaultdict, deque
 

@@ -128,17 +128,65 @@ def snakemake(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_dry_run(name, tmp_path):
+def job_counts(stdout: str) -> dict[str, int]:
+    """The dry run's "Job stats" table: rule -> jobs."""
+    table = stdout[stdout.rindex("Job stats:"):].splitlines()[3:]
+    rows = [line.split() for line in table[:next(i for i, line in enumerate(table) if line.startswith("total"))]]
+    return {rule: int(n) for rule, n in rows}
+
+
+def tiny_job_counts(c: dict) -> dict[str, int]:
+    """Jobs of the tiny configs, counted from their settings by hand (not by flextrap.plan)."""
+    seeds, p, e, par = len(c["seeds"]["values"]), c["passk"], c["evaluation"], c["parallel"]
+    sweep_orders = sum(len(s["values"]) * len(s["orders"]) + len(s.get("baseline", [])) for s in p["sweeps"].values())
+    # Pass@k: each passk model under each order, the base model under each sweep's orders; `shards` jobs each
+    samples = seeds * p["shards"] * (len(p["models"]) * len(p["orders"]) + sweep_orders)
+    runs = set(e["runs"].values()) | set(c["ablation"]["runs"].values())  # Table 1 and ablation JustGRPO runs
+    settings = sum(len(values) for values in par["rules"].values())
+    accuracy = seeds * (1 + len(runs)) * len(e["gen_lengths"])  # base and each run, at each length
+    parallel = seeds * 2 * settings  # base and the task's JustGRPO run (Fig. 8)
+    return {"prepare_data": 2, "pretrain_tiny": seeds, "train_justgrpo": seeds * len(c["justgrpo"]["runs"]),
+            "sample": samples, "eval_accuracy": accuracy * e["shards"], "eval_parallel": parallel * par["shards"],
+            "eval_summary": accuracy + parallel, "pass_at_k": seeds * len(p["models"]),
+            "pass_at_k_sweep": seeds * len(p["sweeps"]), "all": 1}
+
+
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/ci.yaml", "config/seeds.yaml"])
+def test_dry_run_of_a_tiny_config_plans_the_jobs_its_settings_call_for(name, tmp_path):
     result = snakemake("-n", "--configfile", str(ROOT / name), "-s", str(ROOT / "Snakefile"),
                        "--directory", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "prepare_data" in result.stdout
+    counts = job_counts(result.stdout)
+    expected = tiny_job_counts(with_default(load(name), ROOT / "config/config.yaml"))
+    assert {rule: counts.get(rule, 0) for rule in expected} == expected
+    figures = {rule for rule in counts if rule.startswith("figure_")}
+    assert figures == {f"figure_{f}" for f in ("passk_curves", "coverage", "bypassed_tokens", "connective_entropy",
+                                              "passk_vs_temperature", "passk_by_remasking", "reward_curve",
+                                              "training_efficiency", "parallel_decoding")}
+    assert "preflight" not in counts and "fetch_model" not in counts  # no hub model in the tiny configs
 
 
-def test_paper_dry_run_does_not_inherit_the_tiny_model(tmp_path):
+@pytest.fixture(scope="module")
+def paper_dry_run(tmp_path_factory):
+    """The paper config's dry run (one for the tests below: it plans about 4800 jobs)."""
     result = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "-s", str(ROOT / "Snakefile"),
-                       "--directory", str(tmp_path))
+                       "--directory", str(tmp_path_factory.mktemp("paper")))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result
+
+
+def test_dry_run_of_the_paper_config(paper_dry_run):
+    result = paper_dry_run
+    counts, config = job_counts(result.stdout), load("config/paper.yaml")
+    hub = [m for m, spec in config["models"].items() if "hf_id" in spec]
+    trained_here = [r for r, spec in config["justgrpo"]["runs"].items() if spec.get("source") != "released"]
+    assert counts["fetch_model"] == counts["preflight"] == len(hub) == 3
+    assert counts["train_justgrpo"] == len(trained_here) and "pretrain_tiny" not in counts
+    assert counts["figure_passk_vs_block_length"] == len(config["passk"]["models"])  # Fig. 5, with its block sweep
+
+
+def test_paper_dry_run_does_not_inherit_the_tiny_model(paper_dry_run):
+    result = paper_dry_run
     assert "pretrain_tiny" not in result.stdout and "synthetic" not in result.stdout
     # the training job asks for the GPU resources of the config
     train = result.stdout[result.stdout.index("rule train_justgrpo:"):]
@@ -149,10 +197,8 @@ def test_paper_dry_run_does_not_inherit_the_tiny_model(tmp_path):
 GPU_RULES = ("sample", "model_check", "eval_accuracy", "eval_parallel", "train_justgrpo")
 
 
-def test_paper_dry_run_checks_each_hub_model_before_its_gpu_jobs_and_samples_all_three(tmp_path):
-    result = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "-s", str(ROOT / "Snakefile"),
-                       "--directory", str(tmp_path))
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_paper_dry_run_checks_each_hub_model_before_its_gpu_jobs_and_samples_all_three(paper_dry_run):
+    result = paper_dry_run
     jobs = []  # (rule, model, input line), one per job block of the dry run
     for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.M)[1:]:
         rule, lines = block.split(":", 1)[0], block.splitlines()

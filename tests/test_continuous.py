@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from flextrap.continuous import text_is_fixed
+from flextrap.orders import RANKINGS
 from conftest import assert_same_row, exit_view, finished_rows
 from flextrap.sampling import generate
 
@@ -89,9 +90,11 @@ def eos_prone(tiny_lm):
 
 
 ORDERS = {"ar": dict(block_length=1, remasking="low_confidence", temperature=0.7),
-          "arbitrary": dict(block_length=4, remasking="low_confidence", temperature=0.7),
-          "random": dict(block_length=8, remasking="random", temperature=1.0),
-          "greedy": dict(block_length=4, remasking="low_confidence", temperature=0.0)}
+          "greedy": dict(block_length=4, remasking="low_confidence", temperature=0.0),
+          # every ranking of the registry, and a fixed priority (JustGRPO-Random's rollouts)
+          **{name: dict(block_length=4, remasking=name, temperature=0.8) for name in RANKINGS},
+          "fixed_priority": dict(block_length=16, remasking="low_confidence", temperature=1.0,
+                                 priority=torch.randperm(16, generator=torch.Generator().manual_seed(3)).double())}
 
 
 @pytest.mark.parametrize("order", ORDERS)

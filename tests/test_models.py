@@ -177,3 +177,14 @@ def test_logits_at_falls_back_to_the_full_forward_when_the_split_is_not_exact():
     with torch.no_grad():
         assert torch.allclose(logits_at(model, ids, slice(1, 3)), model(ids).logits[:, 1:3])
     assert _HEADS[model] is None
+
+
+def test_a_specs_kind_is_explicit_or_named_by_exactly_one_key():
+    from flextrap.model_specs import spec_kind, with_kind
+
+    assert spec_kind({"path": "m"}) == "saved" and spec_kind({"hf_id": "org/m", "revision": "abc"}) == "hub"
+    assert with_kind({"path": "m"}) == {"path": "m", "kind": "saved"}
+    assert spec_kind({"kind": "hub", "hf_id": "org/m"}) == "hub"
+    for bad in ({}, {"path": "m", "hf_id": "org/m"}):
+        with pytest.raises(FlextrapError, match="exactly one of `path`"):
+            spec_kind(bad)

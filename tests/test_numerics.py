@@ -184,11 +184,11 @@ def test_unpinned_kernels_do_change_the_bits(tmp_path, prepared_data):
     hashes = {}
     for capability in ("default", "avx2"):
         out = tmp_path / capability
-        env = {k: v for k, v in os.environ.items() if k != numerics.ENV_VAR}
+        env = numerics.child_environment(CONFIG["numerics"], "unpinned", 2, os.environ, str(ROOT / "workflow"))
         run = subprocess.run([sys.executable, "-m", "flextrap.stages.pretrain_tiny", "--train",
                               str(prepared_data / "synthetic" / "train.jsonl"), "--out", str(out),
                               "--settings", json.dumps(s), "--threads", "2"], capture_output=True, text=True,
-                             env={**env, "PYTHONPATH": str(ROOT / "workflow"), "ATEN_CPU_CAPABILITY": capability})
+                             env={**env, "ATEN_CPU_CAPABILITY": capability})
         assert run.returncode == 0, run.stderr[-2000:]
         hashes[capability] = sha256(out / "model.safetensors")
     assert hashes["default"] != hashes["avx2"]

@@ -24,7 +24,8 @@ def test_each_model_has_one_kind_and_a_derived_model_keeps_its_bases_kind():
     tiny = plan()
     assert {m: tiny.model_kind(m) for m in ["tiny", "tiny-justgrpo-synthetic", "tiny-justgrpo-synthetic-random"]} == {
         "tiny": "pretrained", "tiny-justgrpo-synthetic": "trained", "tiny-justgrpo-synthetic-random": "trained"}
-    assert tiny.model_spec("tiny-justgrpo-synthetic", 2) == {"path": "results/seed2/models/tiny-justgrpo-synthetic"}
+    assert tiny.model_spec("tiny-justgrpo-synthetic", 2) == {"path": "results/seed2/models/tiny-justgrpo-synthetic",
+                                                             "kind": "saved"}
     assert tiny.model_input("tiny", 1) == ["results/seed1/models/tiny"]
     config = copy.deepcopy(CONFIGS["paper"])
     config["justgrpo"]["runs"]["math"]["source"] = "released"  # its published checkpoint instead of training
@@ -38,6 +39,7 @@ def test_each_model_has_one_kind_and_a_derived_model_keeps_its_bases_kind():
         assert {k: derived[k] for k in ("family", "mask_token_id", "trust_remote_code", "dtype") if k in base} == \
             {k: base[k] for k in ("family", "mask_token_id", "trust_remote_code", "dtype") if k in base}
     assert paper.model_spec("llada", None)["local_files_only"] is True
+    assert paper.model_spec("llada", None)["kind"] == "hub" and paper.model_spec("llada-justgrpo-gsm8k", 0)["kind"] == "saved"
     assert paper.model_input("llada", 0) == ["results/preflight/llada.json"]
 
 

@@ -1,9 +1,13 @@
 """The figures draw the series of their tables: each line's points, each bar's height,
 each axis's scale and labels, checked on small hand-made tables."""
+from collections import defaultdict
+
 import pandas as pd
 import pytest
 
 from flextrap import plots
+
+COLORS = defaultdict(lambda: "#333333")  # any order's colour (the plan gives the registry's, tests/test_orders.py)
 
 
 def lines_by_label(ax) -> dict:
@@ -14,7 +18,7 @@ def test_passk_curves_draw_each_sampled_order_per_task_on_a_log2_axis():
     df = pd.DataFrame([{"task": t, "order": o, "k": k, "pass_at_k": p, "ci_low": p - 0.1, "ci_high": p + 0.1}
                        for t in ("gsm8k", "mbpp") for o, base in (("ar", 0.3), ("arbitrary", 0.2), ("extra", 0.1))
                        for k, p in ((1, base), (2, base + 0.2), (4, base + 0.3))])
-    fig = plots.passk_curves(df, {"orders": ["ar", "arbitrary"]})
+    fig = plots.passk_curves(df, {"colors": COLORS, "orders": ["ar", "arbitrary"]})
     assert [ax.get_title() for ax in fig.axes] == ["gsm8k", "mbpp"]
     for ax in fig.axes:
         drawn = lines_by_label(ax)
@@ -28,7 +32,7 @@ def test_passk_curves_draw_each_sampled_order_per_task_on_a_log2_axis():
 def test_coverage_bars_are_the_shares_in_percent():
     df = pd.DataFrame([{"task": "gsm8k", "a": "ar", "b": "arbitrary", "k": 16, "share_only_a": 0.1,
                         "share_only_b": 0.05, "share_both": 0.7}])
-    ax = plots.coverage(df, {}).axes[0]
+    ax = plots.coverage(df, {"colors": COLORS}).axes[0]
     assert [p.get_height() for p in ax.patches] == pytest.approx([10.0, 5.0, 70.0])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["only ar", "only arbitrary", "both"]
     assert ax.get_title() == "gsm8k (k = 16)"
@@ -40,7 +44,7 @@ def test_connective_entropy_bars_per_order_and_the_all_token_mean_dashed():
             ("arbitrary", "(all tokens)", "all", 0.45)]
     df = pd.DataFrame([{"task": "math500", "order": o, "word": w, "kind": k, "mean_entropy": e, "count": 3}
                        for o, w, k, e in rows])
-    ax = plots.connective_entropy(df, {"orders": ["ar", "arbitrary"]}).axes[0]
+    ax = plots.connective_entropy(df, {"colors": COLORS, "orders": ["ar", "arbitrary"]}).axes[0]
     assert [p.get_height() for p in ax.patches] == pytest.approx([1.5, 2.0, 0.5, 0.8])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["So", "Thus"]
     dashed = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
@@ -50,7 +54,7 @@ def test_connective_entropy_bars_per_order_and_the_all_token_mean_dashed():
 def test_bypassed_tokens_show_the_top_words_of_the_configured_order():
     df = pd.DataFrame([{"task": "t", "order": o, "word": w, "bypassed": n, "share_of_bypassed": n / 10,
                         "bypass_rate": 0.5} for o in ("arbitrary", "ar") for w, n in (("So", 6), ("x", 3), ("y", 1))])
-    ax = plots.bypassed_tokens(df, {"bypass_order": "arbitrary", "top_bypassed": 2}).axes[0]
+    ax = plots.bypassed_tokens(df, {"colors": COLORS, "bypass_order": "arbitrary", "top_bypassed": 2}).axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "So"]  # largest at the top
     assert [p.get_width() for p in ax.patches] == pytest.approx([30.0, 60.0])
 
@@ -59,7 +63,7 @@ def test_parallel_decoding_lines_run_along_tokens_per_step_per_method_and_rule()
     df = pd.DataFrame([{"task": "mbpp", "method": m, "rule": "eb", "value": v, "tokens_per_step": t,
                         "accuracy": a + gain} for m, gain in (("base", 0.0), ("JustGRPO", 10.0))
                        for v, t, a in ((1.0, 4.0, 30.0), (0.0, 1.0, 40.0))])
-    ax = plots.parallel_decoding(df, {}).axes[0]
+    ax = plots.parallel_decoding(df, {"colors": COLORS}).axes[0]
     drawn = lines_by_label(ax)
     assert drawn["base, eb"] == ([1.0, 4.0], [40.0, 30.0])
     assert drawn["JustGRPO, eb"] == ([1.0, 4.0], [50.0, 40.0])
@@ -70,7 +74,7 @@ def test_parallel_decoding_lines_run_along_tokens_per_step_per_method_and_rule()
 def test_training_efficiency_draws_accuracy_against_steps_and_minutes():
     df = pd.DataFrame({"run": ["gsm8k"] * 3, "step": [0, 5, 10], "train_seconds": [0.0, 60.0, 120.0],
                        "accuracy": [0.5, 0.6, 0.7]})
-    by_step, by_time = plots.training_efficiency(df, {}).axes
+    by_step, by_time = plots.training_efficiency(df, {"colors": COLORS}).axes
     assert lines_by_label(by_step)["gsm8k"] == ([0, 5, 10], pytest.approx([50.0, 60.0, 70.0]))
     assert lines_by_label(by_time)["gsm8k"][0] == pytest.approx([0.0, 1.0, 2.0])
 
@@ -83,7 +87,7 @@ def test_over_seeds_the_pooled_curve_is_drawn_with_its_interval_and_each_seed_th
                               "ci_low": 0.0, "ci_high": 1.0} for o, base in (("ar", 0.3), ("arbitrary", 0.2))
                              for k, p in ((1, base), (4, base + 0.3))])
     df = over_seeds({0: seed_table(0.0), 1: seed_table(0.1)}, "passk", 0.95)
-    ax = plots.passk_curves(df, {"orders": ["ar", "arbitrary"]}).axes[0]
+    ax = plots.passk_curves(df, {"colors": COLORS, "orders": ["ar", "arbitrary"]}).axes[0]
     drawn = lines_by_label(ax)
     assert drawn["ar"] == ([1, 4], pytest.approx([0.35, 0.65])) and drawn["arbitrary"][1] == pytest.approx([0.25, 0.55])
     thin = [line for line in ax.get_lines() if line.get_label().startswith("_")]
@@ -97,7 +101,7 @@ def test_over_seeds_the_pooled_curve_is_drawn_with_its_interval_and_each_seed_th
 def test_passk_vs_block_length_draws_every_other_k_against_the_swept_block_lengths():
     df = pd.DataFrame([{"task": "gsm8k", "order": o, "block_length": b, "k": k, "pass_at_k": b / 100 + k / 10}
                        for o, b in (("ar", 1), ("block4", 4), ("arbitrary", 32), ("other", 8)) for k in (1, 2, 4)])
-    ax = plots.passk_vs_block_length(df, {"block_sweep": ["ar", "block4", "arbitrary"]}).axes[0]
+    ax = plots.passk_vs_block_length(df, {"colors": COLORS, "block_sweep": ["ar", "block4", "arbitrary"]}).axes[0]
     drawn = lines_by_label(ax)
     assert set(drawn) == {"k = 1", "k = 4"}  # k = 1, 4 of 1, 2, 4; the unswept order left out
     assert drawn["k = 4"] == ([1, 4, 32], pytest.approx([0.41, 0.44, 0.72]))
@@ -108,7 +112,7 @@ def test_passk_vs_temperature_draws_the_smallest_and_largest_k_of_each_order_aga
     df = pd.DataFrame([{"task": "t", "order": f"temperature-{o}-{tmp}", "base_order": o, "temperature": tmp, "k": k,
                         "pass_at_k": tmp / 10 + k / 100 + (0.5 if o == "ar" else 0)}
                        for o in ("ar", "arbitrary") for tmp in (1.0, 0.3) for k in (1, 2, 8)])
-    ax = plots.passk_vs_temperature(df, {}).axes[0]
+    ax = plots.passk_vs_temperature(df, {"colors": COLORS}).axes[0]
     drawn = lines_by_label(ax)
     assert set(drawn) == {"ar, k = 1", "ar, k = 8", "arbitrary, k = 1", "arbitrary, k = 8"}
     assert drawn["ar, k = 8"] == ([0.3, 1.0], pytest.approx([0.61, 0.68]))  # sorted by temperature
@@ -124,7 +128,7 @@ def test_passk_by_remasking_draws_one_curve_per_proxy_beside_ar():
     df = pd.DataFrame([{"task": "t", "order": o, "base_order": b, "block_length": bl, "remasking": r, "k": k,
                         "pass_at_k": p * k, "ci_low": p * k - 0.05, "ci_high": p * k + 0.05}
                        for o, b, bl, r, p in rows for k in (1, 2)])
-    ax = plots.passk_by_remasking(df, {}).axes[0]
+    ax = plots.passk_by_remasking(df, {"colors": COLORS}).axes[0]
     drawn = lines_by_label(ax)
     assert drawn == {"ar": ([1, 2], pytest.approx([0.5, 1.0])), "arbitrary, margin": ([1, 2], pytest.approx([0.3, 0.6])),
                      "arbitrary, neg_entropy": ([1, 2], pytest.approx([0.2, 0.4]))}
@@ -134,7 +138,7 @@ def test_passk_by_remasking_draws_one_curve_per_proxy_beside_ar():
 def test_reward_curve_draws_each_runs_rewards_running_mean_and_signal_share():
     df = pd.DataFrame([{"run": r, "step": s, "mean_reward": base + s / 10, "nonzero_adv_groups": 0.5}
                        for r, base in (("gsm8k", 0.2), ("gsm8k-random", 0.1)) for s in range(1, 11)])
-    ax = plots.reward_curve(df, {}).axes[0]
+    ax = plots.reward_curve(df, {"colors": COLORS}).axes[0]
     lines = ax.get_lines()
     assert len(lines) == 2 * 3  # points, running mean, signal share per run
     drawn = lines_by_label(ax)

@@ -152,7 +152,7 @@ def test_heldout_accuracy_is_logged_during_training_and_equals_evaluating_the_sa
     from flextrap.jsonl import read_jsonl
     records = read_jsonl(data)[:5]
     alone = sample_mod.run_shard(model, tokenizer, records, "synthetic",
-                                 {"template": "plain", "n_samples": 1, "seed": 0, "batch_size": 4, "code_limits": {}, "early_exit": True,
+                                 {"template": "plain", "decoder": "llada", "n_samples": 1, "seed": 0, "batch_size": 4, "code_limits": {}, "early_exit": True,
                                   "sampler": HELDOUT["sampler"]}, tmp_path / "alone.jsonl")
     assert log.accuracy.iloc[-1] == pytest.approx(sum(r["verdict"]["correct"] for r in alone) / 5)
     assert 0 < log.accuracy.sum()  # the parity grade makes accuracy informative, not always 0

@@ -55,6 +55,45 @@ def test_the_library_never_imports_a_stage():
         assert not [n for n in names if "stages" in n.split(".")], path
 
 
+def library_imports() -> dict[str, set[str]]:
+    """Module -> the flextrap modules it imports (at any depth of its code), by dotted name."""
+    graph = {}
+    for path in LIBRARY.rglob("*.py"):
+        if STAGES in path.parents:
+            continue
+        parts = path.relative_to(LIBRARY.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name.split(".") if parts[-1] == "__init__" else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                found |= {f"{module}.{a.name}" for a in node.names} | {module}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = found
+    return {m: {n for n in found if n in graph and n != m} for m, found in graph.items()}
+
+
+def test_the_library_has_no_import_cycle():
+    graph, done, path = library_imports(), set(), []
+
+    def visit(module):
+        assert module not in path, " -> ".join(path[path.index(module):] + [module])
+        if module in done:
+            return
+        path.append(module)
+        for other in sorted(graph[module]):
+            visit(other)
+        path.pop()
+        done.add(module)
+
+    assert {"flextrap.sampling", "flextrap.orders"} <= set(graph) and "flextrap.orders" in graph["flextrap.sampling"]
+    for module in sorted(graph):
+        visit(module)
+
+
 def test_every_stage_is_a_command_with_usage():
     for path in STAGES.glob("*.py"):
         if path.stem == "__init__":
@@ -64,13 +103,24 @@ def test_every_stage_is_a_command_with_usage():
         assert f"python -m flextrap.stages.{path.stem} " in doc, path
 
 
-def test_no_rule_builds_its_command_from_a_loop_variable():
+def test_rules_made_in_a_loop_each_run_their_own_stage(tmp_path):
     """Snakemake formats a rule's shell line when the job runs, from the rule file's
-    namespace: an f-string over a loop variable would run the last rule's stage for
-    every rule of the loop (a dry run still prints the right one). Loop rules pass
-    their stage as a param instead."""
-    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
-        lines = path.read_text().splitlines()
-        for i, line in enumerate(lines):
-            if line.strip() == "shell:":
-                assert not lines[i + 1].strip().startswith('f"'), f"{path.name}:{i + 2}"
+    namespace: a shell line built from a loop variable would run the last rule's stage
+    for every rule of the loop. Two figure rules of one loop, really run on hand-made
+    tables: each job runs its own rule's stage and writes its own figure."""
+    tables = tmp_path / "results" / "passk" / "tiny" / "synthetic"
+    tables.mkdir(parents=True)
+    (tables / "passk.csv").write_text("model,task,order,k,pass_at_k,ci_low,ci_high\n" + "".join(
+        f"tiny,synthetic,{o},{k},{p},{p - 0.1},{p + 0.1}\n" for o, p in (("ar", 0.5), ("arbitrary", 0.3)) for k in (1, 2)))
+    (tables / "coverage.csv").write_text(
+        "model,task,a,b,k,problems,only_a,only_b,both,neither,share_only_a,share_only_b,share_both,share_neither\n"
+        "tiny,synthetic,ar,arbitrary,2,10,2,1,3,4,0.2,0.1,0.3,0.4\n")
+    figures = ["passk_curves", "coverage"]
+    result = snakemake(*[f"results/figures/tiny/{f}.png" for f in figures], "--cores", "1", "--printshellcmds",
+                       "--directory", str(tmp_path), "--allowed-rules", *[f"figure_{f}" for f in figures])
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = re.findall(r"^localrule (figure_\w+):.*?^Shell command: python -m flextrap\.stages\.(\w+) .*?--out (\S+)",
+                     result.stdout + result.stderr, flags=re.M | re.S)
+    assert sorted(ran) == sorted((f"figure_{f}", f"figure_{f}", f"results/figures/tiny/{f}") for f in figures)
+    for f in figures:
+        assert (tmp_path / "results" / "figures" / "tiny" / f"{f}.png").stat().st_size > 0

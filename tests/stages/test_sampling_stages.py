@@ -11,6 +11,7 @@ import pytest
 from conftest import SAMPLE_SETTINGS as SETTINGS
 
 from flextrap import plots
+from flextrap.orders import order_colors
 from flextrap.sample import run_shard
 from flextrap.stages import entropy_stats, eval_accuracy, eval_summary, parallel_table, pass_at_k
 
@@ -48,7 +49,7 @@ def test_tables_and_figures_from_sampled_shards(synthetic_setup, tmp_path):
     entropy = pd.read_csv(tmp_path / "entropy.csv")
     assert set(entropy.word) >= {"first", "(all tokens)", "(all connectives)"}
     figure_settings = {"orders": list(orders), "block_sweep": ["ar", "arbitrary"], "top_bypassed": 5,
-                       "bypass_order": "arbitrary", "dpi": 50}
+                       "bypass_order": "arbitrary", "dpi": 50, "colors": order_colors(orders)}
     inputs = {"passk_curves": "passk.csv", "coverage": "coverage.csv", "passk_vs_block_length": "passk.csv",
               "bypassed_tokens": "bypass.csv", "connective_entropy": "entropy.csv"}
     for name, csv in inputs.items():
@@ -84,7 +85,7 @@ def test_parallel_evaluation_table_and_figure(synthetic_setup, tmp_path):
     summaries = []
     for name, shards in (("base", 1), ("trained", 2)):
         for rule, value in (("eb", 0.0), ("eb", 50.0), ("top_k", 2)):
-            s = {**SETTINGS, "n_samples": 1, "max_problems": 100, "device": "cpu",
+            s = {**SETTINGS, "decoder": "parallel", "n_samples": 1, "max_problems": 100, "device": "cpu",
                  "sampler": {"gen_length": 16, "block_length": 4, "temperature": 0.0, "proxy": "confidence",
                              "rule": rule, "value": value}}
             out = tmp_path / "parallel" / name / "synthetic" / f"{rule}-{value}.json"
@@ -135,7 +136,7 @@ def test_figure_of_a_bad_table_is_an_error_message_not_a_traceback(tmp_path, cap
     csv = tmp_path / "passk.csv"
     csv.write_text(content)
     with pytest.raises(SystemExit) as exit_:
-        figure_stage("passk_curves").main(["--inputs", json.dumps([str(csv)]), "--settings", "{}",
+        figure_stage("passk_curves").main(["--inputs", json.dumps([str(csv)]), "--settings", '{"colors": {}}',
                     "--out", str(tmp_path / "fig")])
     assert exit_.value.code == 1
     err = capsys.readouterr().err

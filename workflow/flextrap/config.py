@@ -10,6 +10,7 @@ from jsonschema.exceptions import best_match
 
 from .errors import FlextrapError
 from .merge import deep_merge
+from .orders import PROXIES, RANKINGS
 from .runs import RUN_ONLY_KEYS, heldout_task, run_model, run_settings
 from .tasks import needs_hub
 
@@ -162,9 +163,17 @@ def with_default(config: dict, default_path: str | Path) -> dict:
     return deep_merge(yaml.safe_load(Path(default_path).read_text()), config)
 
 
+def with_registries(schema: dict) -> dict:
+    """`schema` with the choices the code's registries own: `remasking` (a ranking of
+    `orders.RANKINGS`) and the parallel error `proxy` (`orders.PROXIES`)."""
+    for name, choices in (("remasking", RANKINGS), ("proxy", PROXIES)):
+        schema["$defs"][name] = {**schema["$defs"][name], "enum": list(choices)}
+    return schema
+
+
 def check_config(config: dict, schema_path: str | Path) -> None:
     """Raise FlextrapError with one line naming the first bad key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = with_registries(yaml.safe_load(Path(schema_path).read_text()))
     message = schema_error(config, schema)
     if message is None:
         errors = semantic_errors(config)

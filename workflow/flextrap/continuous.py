@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .models import logits_at
-from .sampling import (check_schedule, empty_trace, model_device, num_transfer_tokens, padded_prompt,
-                       sample_tokens, score, trace_values)
+from .orders import ranker
+from .sampling import check_schedule, commit_step, empty_trace, model_device, num_transfer_tokens, padded_prompt, top_commits
 
 
 @dataclass
@@ -76,12 +75,14 @@ class Slots:
 @torch.no_grad()
 def generate_continuous(model, prompts: list[list[int]], seeds: list[int], *, batch_size: int, gen_length: int,
                         steps: int, block_length: int, temperature: float, remasking: str, mask_id: int,
-                        eos_id: int | None, pad_id: int | None = None, width: int | None = None):
+                        eos_id: int | None, pad_id: int | None = None, width: int | None = None,
+                        priority: torch.Tensor | None = None):
     """Yield, after each forward pass, the list of rows whose text became fixed
     (`Finished`, in slot order). `prompts[i]` is sampled with a generator seeded
     `seeds[i]`; `width` (with `pad_id`): pad every prompt to it and always pass the
     attention mask, as `generate(..., width=width)`; without it all prompts must have
-    one length."""
+    one length. `remasking` (or a fixed `priority`) ranks the candidates as in
+    `sampling.generate`: every order of `orders.RANKINGS`."""
     check_schedule(gen_length, steps, block_length)
     if width is None and len({len(p) for p in prompts}) > 1:
         raise ValueError("prompts of different lengths need a width (and a pad_id)")
@@ -89,11 +90,11 @@ def generate_continuous(model, prompts: list[list[int]], seeds: list[int], *, ba
     schedule = num_transfer_tokens(torch.tensor([block_length]), steps // num_blocks)[0].tolist()
     slots = Slots(batch_size, width or len(prompts[0]), gen_length, mask_id, pad_id, width is not None,
                   model_device(model))
-    pending = iter(range(len(prompts)))
+    rank, pending = ranker(remasking, priority), iter(range(len(prompts)))
     for slot in range(batch_size):
         _refill(slots, slot, pending, prompts, seeds)
     while active := slots.active():
-        _step(model, slots, active, schedule, block_length, temperature, remasking)
+        _step(model, slots, active, schedule, block_length, temperature, rank)
         done = []
         for slot in active:
             answer = slots.x[slot, slots.width:]
@@ -112,29 +113,18 @@ def _refill(slots: Slots, slot: int, pending, prompts, seeds) -> None:
 
 
 def _step(model, slots: Slots, active: list[int], schedule: list[int], block_length: int,
-          temperature: float, remasking: str) -> None:
+          temperature: float, rank) -> None:
     """One forward pass over the active rows, each committing its schedule's share of
-    its current block (the body of `sampling.generate`'s loop, row by row)."""
+    its current block (`sampling.commit_step`, as `sampling.generate` does)."""
     rows = torch.tensor(active, device=slots.device)
     block = torch.tensor([slots.block[s] for s in active], device=slots.device)
     cols = slots.width + block[:, None] * block_length + torch.arange(block_length, device=slots.device)
     attention = None if slots.attention is None else slots.attention[rows]
     logits = logits_at(model, slots.x[rows], cols, attention)
-    current = slots.x[rows[:, None], cols]
-    still_masked = current == slots.mask_id
-    generators = [slots.generator[s] for s in active]
-    tokens = sample_tokens(logits, temperature, generators, forbid=slots.mask_id)
-    probs = F.softmax(logits.double(), dim=-1)
-    confidence = score(probs, tokens, remasking, generators).masked_fill(~still_masked, -torch.inf)
-    commit = torch.zeros_like(still_masked)
-    for r, s in enumerate(active):
-        commit[r, confidence[r].topk(schedule[slots.step[s]]).indices] = True
-    slots.x[rows[:, None], cols] = torch.where(commit, tokens, current)
-    answer_cols = cols - slots.width
-    step = torch.tensor([slots.nfe[s] for s in active], device=slots.device)[:, None].expand_as(tokens)
-    for field, value in trace_values(probs, tokens, step).items():
-        old = slots.trace[field][rows[:, None], answer_cols]
-        slots.trace[field][rows[:, None], answer_cols] = torch.where(commit, value, old)
+    commit_step(slots.x, rows[:, None], cols, logits, offset=slots.width, mask_id=slots.mask_id,
+                temperature=temperature, generator=[slots.generator[s] for s in active], rank=rank,
+                choose=top_commits([schedule[slots.step[s]] for s in active]), record=slots.trace,
+                step=torch.tensor([slots.nfe[s] for s in active], device=slots.device)[:, None])
     for s in active:
         slots.nfe[s] += 1
         slots.step[s] += 1

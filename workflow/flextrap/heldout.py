@@ -22,7 +22,7 @@ def heldout_accuracy(accelerator, model, tokenizer, records: list, s: dict, mixe
     if mine:
         jobs = make_jobs(tokenizer, mine, h["template"], 1, s["seed"])
         for batch in plan_batches(jobs, h["batch_size"], mixed):
-            gen = draw(model, tokenizer, batch, h["sampler"], trace=False)
+            gen = draw(model, tokenizer, batch, "llada", h["sampler"], trace=False)  # greedy, LLaDA's sampler
             correct += sum(r["verdict"]["correct"] for r in graded_records(batch, gen, tokenizer, h["task"],
                                                                              s["code_limits"]))
     totals = accelerator.gather(torch.tensor([[correct, len(mine)]], device=accelerator.device)).sum(0)

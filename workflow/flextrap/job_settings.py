@@ -2,9 +2,10 @@
 DAG's plan (`flextrap.plan`, which the rules call) and the benchmarks call these, so a sampler is set up the
 same way wherever it runs.
 
-A sampler is what `sampling.generate` (or `generate_parallel`, with a `rule`) takes; a
-job is what `sample.sample_problems` takes: the sampler, the prompt template, the
-sizes, the run seed, early exit and the code-grading limits.
+A sampler is what `sampling.generate` (or `generate_parallel`) takes; a job is what
+`sample.sample_problems` takes: the `decoder` (`llada` or `parallel`, a key of
+`sample.DECODERS`) and its sampler, the prompt template, the sizes, the run seed, early
+exit and the code-grading limits.
 """
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def parallel_sampler(config: dict, rule: str, value: float) -> dict:
 
 
 def sampling_job(config: dict, template: str, sampler: dict, n_samples: int, max_problems: int, batch_size: int,
-                 seed: int, early_exit: bool) -> dict:
-    return {"template": template, "device": config["device"], "n_samples": n_samples,
+                 seed: int, early_exit: bool, decoder: str = "llada") -> dict:
+    return {"template": template, "device": config["device"], "decoder": decoder, "n_samples": n_samples,
             "max_problems": max_problems, "batch_size": batch_size, "early_exit": early_exit, "seed": seed,
             "code_limits": config["grading"]["code"], "sampler": sampler}
 
@@ -76,4 +77,4 @@ def parallel_job(config: dict, task: str, rule: str, value: float) -> dict:
     leave the batch when complete, so there is no separate early exit)."""
     p = config["parallel"]
     return sampling_job(config, p["template"][task], parallel_sampler(config, rule, value), 1, p["max_problems"],
-                        p["batch_size"], p["seed"], early_exit=False)
+                        p["batch_size"], p["seed"], early_exit=False, decoder="parallel")

@@ -20,7 +20,7 @@ import torch
 
 from .errors import FlextrapError
 from .families import family_named, family_of, family_of_type
-from .model_specs import gpu_dtype
+from .model_specs import gpu_dtype, spec_kind
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]",
                   "unk_token": "[UNK]"}
@@ -91,14 +91,15 @@ def load_tokenizer(spec: dict):
     """The tokenizer of a model spec, with `mask_token_id` set (see module docstring)."""
     from transformers import AutoTokenizer
 
+    saved = spec_kind(spec) == "saved"
     try:
-        if "path" in spec:
+        if saved:
             tokenizer = AutoTokenizer.from_pretrained(_local_path(spec),
                                                       trust_remote_code=spec.get("trust_remote_code", False))
         else:
             tokenizer = AutoTokenizer.from_pretrained(spec["hf_id"], **hub_kwargs(spec))
     except (OSError, ValueError) as err:
-        if "path" in spec:
+        if saved:
             raise
         raise _hub_error(spec, err) from None
     if "mask_token_id" in spec:
@@ -122,7 +123,7 @@ def load_model(spec: dict, device: str = "auto"):
     the model's family loads it, with the compatibility fixes its code needs."""
     dev = pick_device(device)
     tokenizer = load_tokenizer(spec)
-    if "path" in spec:  # a model trained here: on a GPU in its base model's dtype, where the spec names one
+    if spec_kind(spec) == "saved":  # e.g. trained here: on a GPU in its base model's dtype, where the spec names one
         source, hub = str(_local_path(spec)), {"trust_remote_code": spec.get("trust_remote_code", False)}
         dtype = getattr(torch, spec["dtype"]) if dev.type == "cuda" and "dtype" in spec else None
         model = family_of_spec(spec, source, hub).load(source, hub, dtype=dtype)

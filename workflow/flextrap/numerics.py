@@ -48,6 +48,16 @@ def job_numerics(numerics: dict, default_threads: int) -> dict:
             "default_threads": default_threads}
 
 
+def child_environment(numerics: dict, mode: str, threads: int, environ, pythonpath: str) -> dict:
+    """The environment of a fresh process (the numerics benchmarks and tests) under mode
+    `mode` of config `numerics`, or under none (`unpinned`: the caller's environment
+    without the project's pins), importing flextrap from `pythonpath`."""
+    env = {k: v for k, v in environ.items() if k != ENV_VAR}
+    if mode != "unpinned":
+        env[ENV_VAR] = json.dumps(job_numerics({**numerics, "mode": mode}, threads))
+    return {**env, "PYTHONPATH": pythonpath}
+
+
 def shell_export(settings: dict) -> str:
     """The shell line that hands `settings` to a job (JSON in one quoted word). A caller's
     WORLD_SIZE (some schedulers export it) would split a one-process job's threads, so it

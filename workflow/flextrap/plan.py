@@ -8,19 +8,18 @@ Torch-free: the Snakefile imports it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from . import paths
 from .job_settings import (evaluation_job, greedy_sampler, model_check_job, parallel_job, passk_job,
                            passk_sampler, passk_sizes)
-from .model_specs import gpu_dtype, inherited_from
+from .model_specs import gpu_dtype, inherited_from, with_kind
+from .orders import PARALLEL_RULES, order_colors
 from .runs import heldout_task, released_models, run_model, run_settings, trained_runs
 from .seeds import config_for_seed
 from .sweeps import derived_orders, sweep_of
 
-# The wildcard name of one parallel-decoding setting: "<rule>-<value>", e.g. eb-0.1, top_k-2
-# (rules as sampling.PARALLEL_RULES; values may hold "-", as in 1e-05).
-PARALLEL_SETTING = r"(eb|top_k|threshold)-[0-9.e+-]+"
 EVAL_SECTIONS = {"eval": "evaluation", "parallel": "parallel"}  # results/seed<s>/<kind>/ -> its config section
 PASSK_FIGURES = {  # Sec. 3 figure -> (stage, table) it is drawn from
     "passk_curves": ("passk", "passk"),
@@ -32,6 +31,16 @@ PASSK_FIGURES = {  # Sec. 3 figure -> (stage, table) it is drawn from
 SWEEP_FIGURES = {"temperature": "passk_vs_temperature", "remasking": "passk_by_remasking"}  # Fig. 10, 11
 TRAINING_FIGURES = {"reward_curve": "train_log.csv", "training_efficiency": "heldout_log.csv"}  # figure -> run log
 MODEL_KINDS = ("pretrained", "trained", "released", "hub", "local")
+
+
+def alternatives(names) -> str:
+    """A wildcard pattern matching exactly one of `names` (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "^$"
+
+
+# The wildcard name of one parallel-decoding setting: "<rule>-<value>", e.g. eb-0.1, top_k-2
+# (values may hold "-", as in 1e-05).
+PARALLEL_SETTING = rf"({alternatives(PARALLEL_RULES)})-[0-9.e+-]+"
 
 
 def as_json(obj) -> str:
@@ -73,15 +82,15 @@ class Plan:
         return "pretrained" if "pretrain" in spec else "hub" if "hf_id" in spec else "local"
 
     def model_spec(self, name: str, seed) -> dict:
-        """The spec `flextrap.models.load_model` takes in seed `seed`."""
+        """The spec `flextrap.models.load_model` takes in seed `seed`, with its `kind`."""
         kind = self.model_kind(name)
         if kind == "trained":
-            return {"path": paths.model_dir(seed, name), **inherited_from(self.config["models"][self.base])}
+            return with_kind({"path": paths.model_dir(seed, name), **inherited_from(self.config["models"][self.base])})
         if kind == "pretrained":
-            return {"path": paths.model_dir(seed, name)}
+            return with_kind({"path": paths.model_dir(seed, name)})
         if kind in ("released", "hub"):  # fetched once by rule fetch_model; jobs read the cache only
-            return {**self.models[name], "local_files_only": True}
-        return self.models[name]
+            return with_kind({**self.models[name], "local_files_only": True})
+        return with_kind(self.models[name])
 
     def model_input(self, name: str, seed) -> list[str]:
         """Input files of a rule that loads model `name`: its directory for a model the DAG
@@ -186,8 +195,17 @@ class Plan:
         return parallel_job(self.seeded(seed), task, rule, value)
 
     def figure_settings(self) -> dict:
+        """The `figures` section, the orders, and each order's colour (`orders.order_colors`:
+        the config's orders, and each sweep's derived orders among themselves)."""
         f, p = self.config["figures"], self.config["passk"]
-        return {**f, "orders": list(p["orders"]), "block_sweep": p["block_sweep"]}
+        colors = order_colors(p["orders"])
+        for sweep in self.sweeps():
+            colors.update(order_colors({name: d["spec"] for name, d in sweep_of(p, sweep).items()}))
+        return {**f, "orders": list(p["orders"]), "block_sweep": p["block_sweep"], "colors": colors}
+
+    def order_pattern(self) -> str:
+        """The `order` wildcard: a configured order or a sweep's derived one."""
+        return alternatives([*self.config["passk"]["orders"], *self.sweep_orders])
 
     def table_settings(self, models: dict, tasks: list, reported: str) -> dict:
         """What `flextrap.tables` takes: row label of each model, columns, and the paper's

@@ -5,7 +5,8 @@ Figures (the paper's numbering): passk_curves (Fig. 3), coverage (Fig. 4),
 passk_vs_block_length (Fig. 5), bypassed_tokens (Fig. 6), connective_entropy (Fig. 7),
 reward_curve (JustGRPO training), training_efficiency (Fig. 9), parallel_decoding (Fig. 8),
 passk_vs_temperature (Fig. 10), passk_by_remasking (Fig. 11).
-One panel per task; every order keeps its colour across figures. Over several seeds
+One panel per task; every order keeps its colour across figures (settings `colors`,
+from the decoding-order registry: `orders.order_colors`). Over several seeds
 (config `seeds`) a figure draws the pooled estimate boldly, with its interval across
 seeds, and each seed's curve thin beside it; with one seed, that seed's curve with its
 bootstrap interval over problems.
@@ -26,13 +27,8 @@ from .cli import cli_entry, parse_args  # noqa: E402
 from .errors import FlextrapError  # noqa: E402
 from . import pooling  # noqa: E402
 
-ORDER_COLORS = {"ar": "#1f77b4", "arbitrary": "#ff7f0e", "random": "#2ca02c"}
 STYLE = {"figure.dpi": 100, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False}
-
-
-def color(order: str, i: int = 0) -> str:
-    return ORDER_COLORS.get(order, plt.get_cmap("tab10")(3 + i % 7))
 
 
 PROBABILITY = (-0.02, 1.02)  # Pass@k axes: a t-interval over few seeds may reach past [0, 1]
@@ -71,14 +67,14 @@ def passk_curves(df: pd.DataFrame, s: dict):
     fig, axes = panels(list(dict.fromkeys(df.task)))
     for task, ax in axes.items():
         for seed, seed_rows in each_seed(df[df.task == task]):
-            for i, (order, rows) in enumerate(seed_rows.groupby("order", sort=False)):
+            for order, rows in seed_rows.groupby("order", sort=False):
                 if order in s["orders"]:
-                    thin(ax, rows.k, rows.pass_at_k, color(order, i))
-        for i, (order, rows) in enumerate(main_rows(df[df.task == task]).groupby("order", sort=False)):
+                    thin(ax, rows.k, rows.pass_at_k, s["colors"][order])
+        for order, rows in main_rows(df[df.task == task]).groupby("order", sort=False):
             if order not in s["orders"]:
                 continue
-            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, color=color(order, i), label=order)
-            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=color(order, i), alpha=0.2, lw=0)
+            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, color=s["colors"][order], label=order)
+            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, color=s["colors"][order], alpha=0.2, lw=0)
         ax.set_xscale("log", base=2)
         ax.set(title=task, xlabel="k", ylabel="Pass@k", ylim=PROBABILITY)
         ax.legend()
@@ -98,7 +94,7 @@ def coverage(df: pd.DataFrame, s: dict):
         errors = None
         if f"{columns[0]}_low" in row:
             errors = [[100 * (row[c] - row[f"{c}_low"]) for c in columns], [100 * (row[f"{c}_high"] - row[c]) for c in columns]]
-        bars = ax.bar(labels, shares, yerr=errors, capsize=3, color=[color(row.a), color(row.b), "0.6"])
+        bars = ax.bar(labels, shares, yerr=errors, capsize=3, color=[s["colors"][row.a], s["colors"][row.b], "0.6"])
         for _, seed_rows in each_seed(df[df.task == task]):
             ax.plot(labels, [100 * seed_rows.iloc[0][c] for c in columns], "k.", ms=4, alpha=0.6)
         ax.bar_label(bars, fmt="%.1f%%")
@@ -131,7 +127,7 @@ def bypassed_tokens(df: pd.DataFrame, s: dict):
     fig, axes = panels(list(dict.fromkeys(df.task)), height=0.25 * s["top_bypassed"] + 1)
     for task, ax in axes.items():
         top = df[df.task == task].nlargest(s["top_bypassed"], "bypassed")[::-1]
-        bars = ax.barh(top.word, 100 * top.share_of_bypassed, color=color(s["bypass_order"]))
+        bars = ax.barh(top.word, 100 * top.share_of_bypassed, color=s["colors"][s["bypass_order"]])
         ax.bar_label(bars, [f"{r:.0%} of its uses" for r in top.bypass_rate], fontsize=7, padding=2)
         ax.margins(x=0.3)
         ax.set(title=f"{task}: {s['bypass_order']} order", xlabel="% of all bypassed tokens")
@@ -156,11 +152,11 @@ def connective_entropy(df: pd.DataFrame, s: dict):
             if "mean_entropy_low" in mine:
                 errors = [[h - mine.mean_entropy_low.get(w, np.nan) for w, h in zip(words, heights)],
                           [mine.mean_entropy_high.get(w, np.nan) - h for w, h in zip(words, heights)]]
-            ax.bar(x, heights, width, yerr=errors, capsize=2, color=color(order, i), label=order)
+            ax.bar(x, heights, width, yerr=errors, capsize=2, color=s["colors"][order], label=order)
             for _, seed_rows in seeds:
                 per_word = seed_rows[(seed_rows.task == task) & (seed_rows.order == order)].set_index("word")
                 ax.plot(x, [per_word.mean_entropy.get(w, np.nan) for w in words], "k.", ms=3, alpha=0.6)
-            ax.axhline(mine.mean_entropy.get("(all tokens)", np.nan), ls="--", lw=1, color=color(order, i))
+            ax.axhline(mine.mean_entropy.get("(all tokens)", np.nan), ls="--", lw=1, color=s["colors"][order])
         ax.set_xticks(np.arange(len(words)), words, rotation=45, ha="right")
         ax.set(title=task, ylabel="decode entropy (nats)")
         ax.legend(title="dashed: all tokens", title_fontsize=7)
@@ -215,11 +211,11 @@ def passk_vs_temperature(df: pd.DataFrame, s: dict):
         for seed, seed_rows in each_seed(df[df.task == task]):
             for order, by_order in seed_rows[seed_rows.k == ks[-1]].groupby("base_order", sort=False):
                 at_k = by_order.sort_values("temperature")
-                thin(ax, at_k.temperature, at_k.pass_at_k, color(order))
+                thin(ax, at_k.temperature, at_k.pass_at_k, s["colors"][order])
         for order, by_order in rows.groupby("base_order", sort=False):
             for j, k in enumerate([ks[0], ks[-1]] if len(ks) > 1 else ks):
                 at_k = by_order[by_order.k == k].sort_values("temperature")
-                ax.plot(at_k.temperature, at_k.pass_at_k, marker="o", ms=3, color=color(order),
+                ax.plot(at_k.temperature, at_k.pass_at_k, marker="o", ms=3, color=s["colors"][order],
                         ls="-" if j else "--", label=f"{order}, k = {k}")
         ax.set(title=task, xlabel="temperature", ylabel="Pass@k")
         ax.legend(fontsize=7)
@@ -230,13 +226,11 @@ def passk_by_remasking(df: pd.DataFrame, s: dict):
     """Pass@k curves under each error proxy of arbitrary order, beside AR (Fig. 11)."""
     fig, axes = panels(list(dict.fromkeys(df.task)))
     for task, ax in axes.items():
-        for i, (order, rows) in enumerate(main_rows(df[df.task == task]).groupby("order", sort=False)):
+        for order, rows in main_rows(df[df.task == task]).groupby("order", sort=False):
             first = rows.iloc[0]
             label = first.base_order if first.block_length == 1 else f"{first.base_order}, {first.remasking}"
-            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, label=label,
-                    color=color(first.base_order) if first.block_length == 1 else plt.get_cmap("tab10")(3 + i))
-            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, alpha=0.15, lw=0,
-                            color=color(first.base_order) if first.block_length == 1 else plt.get_cmap("tab10")(3 + i))
+            ax.plot(rows.k, rows.pass_at_k, marker="o", ms=3, label=label, color=s["colors"][order])
+            ax.fill_between(rows.k, rows.ci_low, rows.ci_high, alpha=0.15, lw=0, color=s["colors"][order])
         ax.set_xscale("log", base=2)
         ax.set(title=task, xlabel="k", ylabel="Pass@k", ylim=PROBABILITY)
         ax.legend(fontsize=7)

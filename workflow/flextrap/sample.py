@@ -109,13 +109,15 @@ def prompt_groups(model, tokenizer, jobs: list) -> list[tuple[list[int], int | N
     return [(group, None) for group in length_batches(lengths, max(len(jobs), 1), mixed=False)]
 
 
-def draw(model, tokenizer, batch: list, sampler: dict, trace: bool, width: int | None = None):
-    """One batch through LLaDA's sampler, or through the parallel one when `sampler`
-    names a parallel `rule` (eb, top_k, threshold; `sampling.generate_parallel`)."""
+DECODERS = {"llada": generate, "parallel": generate_parallel}  # a job's `decoder` -> the sampler it runs
+
+
+def draw(model, tokenizer, batch: list, decoder: str, sampler: dict, trace: bool, width: int | None = None):
+    """One batch through the `decoder`'s sampler: LLaDA's (`sampling.generate`) or the
+    parallel one (`sampling.generate_parallel`), with the sampler settings `sampler`."""
     device = model_device(model)
     generators = [torch.Generator(device).manual_seed(j.seed) for j in batch]
-    sample = generate_parallel if "rule" in sampler else generate
-    return sample(model, [j.prompt_ids for j in batch], mask_id=tokenizer.mask_token_id,
+    return DECODERS[decoder](model, [j.prompt_ids for j in batch], mask_id=tokenizer.mask_token_id,
                   pad_id=pad_id_of(tokenizer), generator=generators, trace=trace, width=width, **sampler)
 
 
@@ -173,7 +175,7 @@ def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict
     """Yield lists of graded records (with traces) for the jobs not in `done`: per batch,
     or, with `early_exit`, as rows finish under continuous batching
     (`continuous.generate_continuous`; same records, fewer forward passes)."""
-    if s["early_exit"] and "rule" in s["sampler"]:
+    if s["early_exit"] and s["decoder"] != "llada":
         raise ValueError("early_exit applies to LLaDA's sampler, not to a parallel rule "
                          "(those rows already leave the batch when complete)")
     for group, width in prompt_groups(model, tokenizer, jobs):
@@ -191,7 +193,7 @@ def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict
             continue
         for i in range(0, len(todo), s["batch_size"]):
             batch = todo[i:i + s["batch_size"]]
-            gen = draw(model, tokenizer, batch, s["sampler"], trace=True, width=width)
+            gen = draw(model, tokenizer, batch, s["decoder"], s["sampler"], trace=True, width=width)
             yield graded_records(batch, gen, tokenizer, task, s["code_limits"])
 
 

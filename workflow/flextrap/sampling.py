@@ -21,8 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .models import full_logits, logits_at
-
-REMASKING = ("low_confidence", "random", "neg_entropy", "margin")
+from .orders import PARALLEL_RULES, PROXIES, confidence, entropy, ranker, uniform
 TRACE_FIELDS = ("step", "entropy", "confidence", "token")
 
 
@@ -31,15 +30,6 @@ def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     base = n_masked[:, None] // steps
     remainder = n_masked[:, None] % steps
     return base + (torch.arange(steps, device=n_masked.device)[None] < remainder).long()
-
-
-def uniform(shape, generator, device) -> torch.Tensor:
-    """Float64 U(0,1) noise of `shape`; `generator` may be one torch.Generator or a list
-    of them, one per batch row (then each row's draws do not depend on its batch)."""
-    if isinstance(generator, (list, tuple)):
-        return torch.stack([torch.rand(shape[1:], generator=g, device=device, dtype=torch.float64)
-                            for g in generator])
-    return torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
 
 
 def sample_tokens(logits: torch.Tensor, temperature: float, generator=None, forbid: int | None = None) -> torch.Tensor:
@@ -60,24 +50,36 @@ def sample_tokens(logits: torch.Tensor, temperature: float, generator=None, forb
     return (logits.exp() / (-torch.log(u)) ** temperature).argmax(-1)
 
 
-def entropy(probs: torch.Tensor) -> torch.Tensor:
-    """Entropy in nats over the last dimension."""
-    return -(probs * torch.log(probs.clamp_min(1e-300))).sum(-1)
+def commit_step(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, logits: torch.Tensor, *, offset: int,
+                mask_id: int, temperature: float, generator, rank, choose, record: dict | None = None,
+                step: torch.Tensor | None = None) -> None:
+    """One decode step, the one every sampler takes: for rows `rows` (r, 1) of `x` at
+    columns `cols` (r, block), whose `logits` the model gave, draw a token at every
+    position (`sample_tokens`), rank the still-masked ones (`rank`, an
+    `orders.ranker`), commit those `choose(ranking, still_masked, probs, tokens)` picks
+    (bool, r x block) and, with `record`, store the trace of the committed positions
+    (commit `step` (r, 1); a column's answer position is column - `offset`)."""
+    current = x[rows, cols]
+    still_masked = current == mask_id
+    tokens = sample_tokens(logits, temperature, generator, forbid=mask_id)
+    probs = F.softmax(logits.double(), dim=-1)
+    positions = cols - offset
+    ranking = rank(probs, tokens, positions, generator).masked_fill(~still_masked, -torch.inf)
+    commit = choose(ranking, still_masked, probs, tokens)
+    x[rows, cols] = torch.where(commit, tokens, current)
+    if record is not None:
+        for field, value in trace_values(probs, tokens, step.expand_as(tokens)).items():
+            record[field][rows, positions] = torch.where(commit, value, record[field][rows, positions])
 
 
-def score(probs: torch.Tensor, tokens: torch.Tensor, remasking: str, generator=None) -> torch.Tensor:
-    """Score of each candidate under the untempered distribution `probs` (float64);
-    the highest scores are committed first."""
-    if remasking == "random":
-        return uniform(tokens.shape, generator, tokens.device)
-    if remasking == "low_confidence":
-        return probs.gather(-1, tokens[..., None]).squeeze(-1)
-    if remasking == "neg_entropy":
-        return -entropy(probs)
-    if remasking == "margin":
-        top2 = probs.topk(2, dim=-1).values
-        return top2[..., 0] - top2[..., 1]
-    raise ValueError(f"unknown remasking {remasking!r}; known: {REMASKING}")
+def top_commits(counts: list[int]):
+    """LLaDA's choice: the `counts[r]` best-ranked candidates of row r."""
+    def choose(ranking, still_masked, probs, tokens):
+        commit = torch.zeros_like(still_masked)
+        for r, n in enumerate(counts):
+            commit[r, ranking[r].topk(int(n)).indices] = True
+        return commit
+    return choose
 
 
 @dataclass
@@ -185,32 +187,21 @@ def generate(model, prompts, *, gen_length: int, steps: int, block_length: int, 
     x, attention_mask, lengths = initial_state(model, prompts, gen_length, mask_id, pad_id, width)
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     record = empty_trace(b, gen_length, device) if trace else None
+    rank, rows = ranker(remasking, priority), torch.arange(b, device=device)[:, None]
     num_blocks, global_step = gen_length // block_length, 0
     for block in range(num_blocks):
         lo, hi = p + block * block_length, p + (block + 1) * block_length
+        cols = torch.arange(lo, hi, device=device).expand(b, -1)
         schedule = num_transfer_tokens((x[:, lo:hi] == mask_id).sum(1), steps // num_blocks)
         for step in range(schedule.shape[1]):
             logits = logits_at(model, x, slice(lo, hi), attention_mask)
-            still_masked = x[:, lo:hi] == mask_id
-            tokens = sample_tokens(logits, temperature, generator, forbid=mask_id)
-            probs = F.softmax(logits.double(), dim=-1)
-            if priority is None:
-                confidence = score(probs, tokens, remasking, generator)
-            else:
-                confidence = priority[lo - p:hi - p].to(device, torch.float64).expand(b, -1)
-            confidence = confidence.masked_fill(~still_masked, -torch.inf)
-            commit = torch.zeros_like(still_masked)
-            for row in range(b):
-                commit[row, confidence[row].topk(int(schedule[row, step])).indices] = True
-            x[:, lo:hi] = torch.where(commit, tokens, x[:, lo:hi])
-            if trace:
-                _record(record, commit, lo - p, global_step, probs, tokens)
+            commit_step(x, rows, cols, logits, offset=p, mask_id=mask_id, temperature=temperature,
+                        generator=generator, rank=rank, choose=top_commits(schedule[:, step].tolist()),
+                        record=record, step=torch.full((b, 1), global_step, device=device))
             global_step += 1
     return Generation(x, lengths, gen_length, record, torch.full((b,), steps, dtype=torch.long))
 
 
-PARALLEL_RULES = ("eb", "top_k", "threshold")
-PROXIES = {"confidence": "low_confidence", "entropy": "neg_entropy", "margin": "margin"}
 
 
 def eb_prefix_length(entropies: torch.Tensor, gamma: float) -> int:
@@ -256,33 +247,34 @@ def generate_parallel(model, prompts, *, gen_length: int, block_length: int, tem
     b, p, device = x.shape[0], x.shape[1] - gen_length, x.device
     nfe = torch.zeros(b, dtype=torch.long, device=device)
     record = empty_trace(b, gen_length, device) if trace else None
+    rank, choose = ranker(PROXIES[proxy]), parallel_commits(rule, value)
     while True:
         masked = x[:, p:] == mask_id
         active = masked.any(1).nonzero().flatten()
         if len(active) == 0:
             break
         start = masked[active].long().argmax(1) // block_length * block_length
-        cols = start[:, None] + torch.arange(block_length, device=device)  # (a, block): answer columns
+        cols = p + start[:, None] + torch.arange(block_length, device=device)  # (a, block)
         rows_mask = None if attention_mask is None else attention_mask[active]
-        logits = logits_at(model, x[active], p + cols, rows_mask)
+        logits = logits_at(model, x[active], cols, rows_mask)
         rows_generator = [generator[i] for i in active.tolist()] if isinstance(generator, list) else generator
-        tokens = sample_tokens(logits, temperature, rows_generator, forbid=mask_id)
-        probs = F.softmax(logits.double(), dim=-1)
-        still = masked[active].gather(1, cols)
-        ranking = score(probs, tokens, PROXIES[proxy]).masked_fill(~still, -torch.inf)
-        ent, conf = entropy(probs), probs.gather(-1, tokens[..., None]).squeeze(-1)
-        commit = torch.zeros_like(still)
-        for r in range(len(active)):
-            order = ranking[r].argsort(descending=True)[: int(still[r].sum())]
-            commit[r, order[chosen_candidates(ent[r, order], conf[r, order], rule, value)]] = True
-        answer_rows = active[:, None]
-        x[answer_rows, p + cols] = torch.where(commit, tokens, x[answer_rows, p + cols])
-        if trace:
-            values = {"step": nfe[active, None].expand_as(tokens), "entropy": ent, "confidence": conf, "token": tokens}
-            for field, value_ in values.items():
-                record[field][answer_rows, cols] = torch.where(commit, value_, record[field][answer_rows, cols])
+        commit_step(x, active[:, None], cols, logits, offset=p, mask_id=mask_id, temperature=temperature,
+                    generator=rows_generator, rank=rank, choose=choose, record=record, step=nfe[active, None])
         nfe[active] += 1
     return Generation(x, lengths, gen_length, record, nfe)
+
+
+def parallel_commits(rule: str, value: float):
+    """The parallel rules' choice: each row's still-masked candidates sorted best first
+    by the error proxy's ranking, of which `chosen_candidates` commits a prefix."""
+    def choose(ranking, still_masked, probs, tokens):
+        ent, conf = entropy(probs), confidence(probs, tokens)
+        commit = torch.zeros_like(still_masked)
+        for r in range(len(ranking)):
+            order = ranking[r].argsort(descending=True)[: int(still_masked[r].sum())]
+            commit[r, order[chosen_candidates(ent[r, order], conf[r, order], rule, value)]] = True
+        return commit
+    return choose
 
 
 def empty_trace(b: int, gen_length: int, device) -> dict:
@@ -293,15 +285,7 @@ def empty_trace(b: int, gen_length: int, device) -> dict:
 
 def trace_values(probs: torch.Tensor, tokens: torch.Tensor, step: torch.Tensor) -> dict:
     """The TRACE_FIELDS of the sampled `tokens` under `probs`, with their commit `step`."""
-    return {"step": step, "entropy": entropy(probs),
-            "confidence": probs.gather(-1, tokens[..., None]).squeeze(-1), "token": tokens}
-
-
-def _record(record: dict, commit: torch.Tensor, offset: int, step: int, probs, tokens) -> None:
-    """Store the trace of the positions committed at this step (the block starts at `offset`)."""
-    cols = slice(offset, offset + commit.shape[1])
-    for field, value in trace_values(probs, tokens, torch.full_like(tokens, step)).items():
-        record[field][:, cols] = torch.where(commit, value, record[field][:, cols])
+    return {"step": step, "entropy": entropy(probs), "confidence": confidence(probs, tokens), "token": tokens}
 
 
 def encode_prompts(tokenizer, texts: list[str]) -> list[list[int]]:

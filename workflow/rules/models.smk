@@ -8,7 +8,7 @@ rule pretrain_tiny:
     output:
         directory(paths.model_dir("{seed}", "{model}")),
     wildcard_constraints:
-        model="|".join(PLAN.pretrained) or "^$",
+        model=alternatives(PLAN.pretrained),
     params:
         settings=lambda w: as_json(PLAN.pretrain_settings(w.seed, w.model)),
     threads: PLAN.threads("pretrain_tiny")
@@ -29,7 +29,7 @@ rule fetch_model:
     output:
         paths.fetched("{model}"),
     wildcard_constraints:
-        model="|".join(PLAN.hub_models) or "^$",
+        model=alternatives(PLAN.hub_models),
     params:
         model=lambda w: as_json(PLAN.models[w.model]),
     localrule: True
@@ -47,7 +47,7 @@ rule preflight:
     output:
         paths.preflight("{model}"),
     wildcard_constraints:
-        model="|".join(PLAN.hub_models) or "^$",
+        model=alternatives(PLAN.hub_models),
     params:
         model=lambda w: as_json(PLAN.model_spec(w.model, None)),
         settings=lambda w: as_json(PLAN.preflight_settings(w.model)),

@@ -10,7 +10,7 @@ rule sample:
     output:
         paths.shard("{seed}", "{model}", "{task}", "{order}", "{shard}", "{shards}"),
     wildcard_constraints:
-        order="|".join(map(re.escape, [*config["passk"]["orders"], *PLAN.sweep_orders])),
+        order=PLAN.order_pattern(),
         shard=r"\d+",
         shards=r"\d+",
     params:
@@ -83,7 +83,7 @@ rule pass_at_k_sweep:
         passk=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}"),
         coverage=paths.analysis("{seed}", "sweeps", "{model}", "{task}", "{sweep}.coverage"),
     wildcard_constraints:
-        sweep="temperature|remasking",
+        sweep=alternatives(SWEEP_FIGURES),
     params:
         samples=lambda w: as_json(PLAN.sweep_shards(w.seed, w.model, w.task, w.sweep)),
         settings=lambda w: as_json(PLAN.sweep_settings(w.model, w.task, w.sweep)),
@@ -106,8 +106,8 @@ rule pool_seeds:
         report(paths.analysis(None, "{stage}", "{model}", "{task}", "{name}"), caption="../report/pooled_table.rst",
                category="Sec. 3: the flexibility trap", subcategory="{model}"),
     wildcard_constraints:
-        stage="|".join(paths.SEEDED_STAGES),
-        name="|".join(PLAN.pooled_tables()),
+        stage=alternatives(paths.SEEDED_STAGES),
+        name=alternatives(PLAN.pooled_tables()),
     params:
         inputs=lambda w: as_json(PLAN.per_seed(w.stage, w.model, w.task, w.name)),
         settings=lambda w: as_json(PLAN.pool_settings(w.name)),

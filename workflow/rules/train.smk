@@ -10,7 +10,7 @@ rule train_justgrpo:
     output:
         directory(paths.model_dir("{seed}", run_model(BASE, "{run}"))),
     wildcard_constraints:
-        run="|".join(map(re.escape, PLAN.trained.values())) or "^$",
+        run=alternatives(PLAN.trained.values()),
     params:
         model=lambda w: as_json(PLAN.model_spec(BASE, w.seed)),
         settings=lambda w: as_json(PLAN.train_settings(w.seed, w.run)),
@@ -65,7 +65,7 @@ rule eval_summary:
     output:
         paths.evaluation("{seed}", "{kind}", "{model}", "{task}", "{name}"),
     wildcard_constraints:
-        kind="|".join(EVAL_SECTIONS),
+        kind=alternatives(EVAL_SECTIONS),
         name=rf"len\d+|{PARALLEL_SETTING}",
     params:
         shards=lambda w: as_json(PLAN.eval_shards(w.seed, w.kind, w.model, w.task, w.name)),
