@@ -151,7 +151,7 @@ def tiny_job_counts(c: dict) -> dict[str, int]:
             "pass_at_k_sweep": seeds * len(p["sweeps"]), "all": 1}
 
 
-@pytest.mark.parametrize("name", ["config/config.yaml", "config/ci.yaml", "config/seeds.yaml"])
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/ci.yaml", "config/seeds.yaml", "config/forks.yaml"])
 def test_dry_run_of_a_tiny_config_plans_the_jobs_its_settings_call_for(name, tmp_path):
     result = snakemake("-n", "--configfile", str(ROOT / name), "-s", str(ROOT / "Snakefile"),
                        "--directory", str(tmp_path))

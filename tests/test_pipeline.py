@@ -218,3 +218,36 @@ def test_two_seeds_give_per_seed_tables_and_pooled_rows_equal_to_a_hand_computat
         assert (results / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
     print(pd.read_csv(results / "passk/tiny/synthetic/passk.csv").to_string(index=False))
     assert_early_exit_changes_no_result(work, overlay)
+
+
+FORKS_CI = {  # config/forks.yaml at CI size, one seed: the check is that every stage runs on forks
+    "seeds": {"values": [0]},
+    "models": {"tiny": {"pretrain": {"steps": 300, "checkpoint_every": 100}}},
+}
+
+
+@pytest.mark.slow
+def test_the_forks_task_runs_through_the_whole_dag(tmp_path):
+    overlay = tmp_path / "forks_ci.yaml"
+    overlay.write_text(json.dumps(FORKS_CI))
+    work = tmp_path / "work"
+    run = snakemake(work, "--cores", "2", overlay=[ROOT / "config" / "forks.yaml", overlay])
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = work / "results"
+    assert not [p for p in results.rglob("*synthetic*")]  # nothing of the default's task
+    test = [json.loads(line) for line in (results / "data" / "forks" / "test.jsonl").read_text().splitlines()]
+    assert len(test) == 200 and {"moves", "start", "steps", "n_right_paths"} <= set(test[0])
+    passk = pd.read_csv(results / "passk" / "tiny" / "forks" / "passk.csv")
+    assert set(passk.order) == {"ar", "arbitrary"}
+    print(passk.to_string(index=False))
+    entropy = pd.read_csv(results / "entropy" / "tiny" / "forks" / "connective_entropy.csv")
+    print(entropy.to_string(index=False))
+    assert {"A", "B", "C"} <= set(entropy[entropy.kind == "connective"].word)  # the task's fork tokens
+    for model in ("tiny", "tiny-justgrpo-forks"):
+        probe = json.loads((results / "seed0" / "probe" / model / "forks.json").read_text())
+        assert set(probe["slots"]) == {"move", "x", "k", "y", "V"} and probe["slots"]["move"]["masked"] > 0
+    ablation = pd.read_csv(results / "tables" / "ablation.csv")
+    assert set(ablation.method) == {"base", "JustGRPO", "JustGRPO-Random"} and set(ablation.task) == {"forks"}
+    print((results / "tables" / "ablation.md").read_text())
+    for fig in ("tiny/passk_curves", "tiny/connective_entropy", "tiny/bypassed_tokens", "parallel_decoding"):
+        assert (results / "figures" / f"{fig}.pdf").stat().st_size > 1000, fig

@@ -13,7 +13,7 @@ from flextrap.slot_probe import slot_accuracy
 from flextrap.tasks.synthetic import SLOTS, slot_names
 from flextrap.tasks.synthetic import make_problem, write_prompt, write_solution
 
-SETTINGS = {"template": "plain", "gen_length": 48, "mask_ratio": 0.5, "seed": 0, "batch_size": 3}
+SETTINGS = {"task": "synthetic", "template": "plain", "gen_length": 48, "mask_ratio": 0.5, "seed": 0, "batch_size": 3}
 
 
 def records(n=7):
@@ -71,3 +71,15 @@ def test_a_model_that_predicts_the_mask_token_scores_zero():
     assert all(r["accuracy"] == 0.0 for r in result.values())
     real = slot_accuracy(model, tok, recs, SETTINGS)  # a real (random) BERT runs through the same path
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in real.values())
+
+
+def test_the_probe_scores_the_forks_tasks_own_slots():
+    from flextrap.tasks import forks, prepare
+
+    recs = prepare("forks", "test", {"templates": ["plain"], "generator": {
+        "seed": 1, "n_train": 5, "n_test": 7, "moves": 3, "steps": 3, "modulus": 10, "right_multisets": [1, 2]}})
+    tok = build_word_tokenizer([r["prompts"]["plain"] + " " + r["solution"] for r in recs])
+    gold, _, _ = encode(recs, tok, "plain", SETTINGS["gen_length"], 128)
+    result = slot_accuracy(Oracle(gold, len(tok)), tok, recs, {**SETTINGS, "task": "forks"})
+    assert list(result) == list(forks.SLOTS)
+    assert all(r["masked"] > 0 and r["accuracy"] == 1.0 for r in result.values()), result

@@ -235,12 +235,14 @@ def test_the_registry_knows_every_task_of_the_schema_and_each_its_kind_and_sourc
     graded and whether its data comes through `datasets` (then the config needs sources)."""
     import yaml
     from conftest import ROOT
+    from flextrap.config import with_registries
     from flextrap.tasks import TASKS, needs_hub, task_kind
 
-    schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+    schema = with_registries(yaml.safe_load((ROOT / "config" / "schema.yaml").read_text()))
     assert schema["$defs"]["task_name"]["enum"] == list(TASKS)
-    assert {t: task_kind(t) for t in TASKS} == {"synthetic": "synthetic", "gsm8k": "math", "math500": "math",
-                                               "humaneval": "code", "mbpp": "code", "acecode": "code"}
+    assert {t: task_kind(t) for t in TASKS} == {"synthetic": "synthetic", "forks": "forks", "gsm8k": "math",
+                                               "math500": "math", "humaneval": "code", "mbpp": "code",
+                                               "acecode": "code"}
     assert [t for t in TASKS if needs_hub(t)] == ["gsm8k", "math500", "mbpp", "acecode"]
     with pytest.raises(FlextrapError, match="unknown task 'gsm9k'"):
         task_kind("gsm9k")

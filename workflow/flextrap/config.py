@@ -12,7 +12,7 @@ from .errors import FlextrapError
 from .merge import deep_merge
 from .orders import PROXIES, RANKINGS
 from .runs import RUN_ONLY_KEYS, heldout_task, run_model, run_settings
-from .tasks import needs_hub
+from .tasks import TASKS, needs_hub, slot_layout
 
 
 def _key(path) -> str:
@@ -50,10 +50,10 @@ def _task_errors(name: str, task: dict, used_templates: set[str]) -> list[str]:
         errors += [f"tasks.{name}.sources.{split}: missing (split {split} is listed)"
                    for split in task["splits"] if split not in task.get("sources", {})]
     gen = task.get("generator")
-    if name == "synthetic" and gen is None:
-        errors.append("tasks.synthetic.generator: missing")
-    if gen and not gen["steps"][0] <= gen["steps"][1] <= gen["n_defs"]:
+    if name == "synthetic" and not gen["steps"][0] <= gen["steps"][1] <= gen["n_defs"]:
         errors.append(f"tasks.{name}.generator.steps: need min <= max <= n_defs")
+    if name == "forks" and not gen["moves"] < gen["modulus"]:
+        errors.append(f"tasks.{name}.generator.moves: need fewer moves than modulus (distinct non-zero constants)")
     return errors
 
 
@@ -91,8 +91,8 @@ def semantic_errors(c: dict) -> list[str]:
                  for m, spec in c["models"].items() if "pretrain" in spec]
     errors += [f"{key}: task {task!r} is not configured under tasks" for key, task in task_refs
                if task not in c["tasks"]]
-    if "slot_probe" in c and "synthetic" not in c["tasks"]:
-        errors.append("slot_probe: probes the synthetic task, which is not configured under tasks")
+    if "slot_probe" in c and not any(slot_layout(t) for t in c["tasks"]):
+        errors.append("slot_probe: probes a generated task (synthetic, forks), and none is configured under tasks")
     if mc["task"] in c["tasks"] and mc["task"] not in p["template"]:
         errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():
@@ -164,9 +164,10 @@ def with_default(config: dict, default_path: str | Path) -> dict:
 
 
 def with_registries(schema: dict) -> dict:
-    """`schema` with the choices the code's registries own: `remasking` (a ranking of
-    `orders.RANKINGS`) and the parallel error `proxy` (`orders.PROXIES`)."""
-    for name, choices in (("remasking", RANKINGS), ("proxy", PROXIES)):
+    """`schema` with the choices the code's registries own: the task names
+    (`tasks.TASKS`), `remasking` (a ranking of `orders.RANKINGS`) and the parallel error
+    `proxy` (`orders.PROXIES`)."""
+    for name, choices in (("task_name", TASKS), ("remasking", RANKINGS), ("proxy", PROXIES)):
         schema["$defs"][name] = {**schema["$defs"][name], "enum": list(choices)}
     return schema
 

@@ -2,6 +2,7 @@
 A task's kind (`tasks.task_kind`) picks its grader:
 
 - synthetic: exact match of the value after "answer".
+- forks: the path is followed (`tasks.forks.check_path`): right moves, right sums, the target.
 - math (gsm8k, math500): `math-verify` equivalence of the model's final answer (a
   \\boxed{} first, else the last expression) with the reference.
 - code (humaneval, mbpp, acecode): the unit tests, under the config's limits
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass
 from .errors import FlextrapError
 from .sandbox import run_python, run_split
 from .tasks import task_kind
+from .tasks.forks import check_path
 from .tasks.synthetic import extract_answer
 
 
@@ -45,6 +47,9 @@ def grade(task: str, record: dict, completion: str, code_limits: dict | None = N
     if kind == "synthetic":
         got = extract_answer(completion)
         ok = got is not None and got == record["answer"]
+        return Verdict(ok, got, float(ok))
+    if kind == "forks":
+        ok, got = check_path(record, completion)
         return Verdict(ok, got, float(ok))
     if kind == "math":
         return grade_math(record["answer"], completion)
@@ -143,7 +148,7 @@ def joined_run(code: str, record: dict, run_limits: dict) -> tuple[int, int, str
 
 def reward(task: str, verdict: Verdict) -> float:
     """JustGRPO's training reward (paper Sec. 4): 1/0 correctness for math and the
-    synthetic task; for code, a format reward (1 for a valid python block, 0.5 for a
+    generated tasks; for code, a format reward (1 for a valid python block, 0.5 for a
     block with a syntax error, 0 for none) plus the unit-test pass rate."""
     if task_kind(task) == "code":
         fmt = 0.0 if not verdict.has_code_block else (1.0 if verdict.syntax_ok else 0.5)

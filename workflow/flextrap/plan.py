@@ -19,6 +19,7 @@ from .orders import PARALLEL_RULES, order_colors
 from .runs import heldout_task, released_models, run_model, run_settings, trained_runs
 from .seeds import config_for_seed
 from .sweeps import derived_orders, sweep_of
+from .tasks import fork_words, slot_layout
 
 EVAL_SECTIONS = {"eval": "evaluation", "parallel": "parallel"}  # results/seed<s>/<kind>/ -> its config section
 PASSK_FIGURES = {  # Sec. 3 figure -> (stage, table) it is drawn from
@@ -152,8 +153,8 @@ class Plan:
     def model_check_settings(self, seed, task: str) -> dict:
         return model_check_job(self.seeded(seed), task)
 
-    def slot_probe_settings(self, seed) -> dict:
-        return {**self.seeded(seed).get("slot_probe", {}), "device": self.config["device"]}
+    def slot_probe_settings(self, seed, task: str) -> dict:
+        return {**self.seeded(seed).get("slot_probe", {}), "device": self.config["device"], "task": task}
 
     def sample_settings(self, seed, task: str, order: str) -> dict:
         return passk_job(self.seeded(seed), task, order)
@@ -172,7 +173,10 @@ class Plan:
                 "orders": orders}
 
     def entropy_settings(self, model: str, task: str) -> dict:
-        return {"model": model, "task": task, **self.config["entropy"]}
+        """Fig. 6-7 of one model and task, at the task's fork tokens (`tasks.fork_words`)."""
+        e = self.config["entropy"]
+        words = fork_words(task, self.config["tasks"][task], e.get("connectives", []))
+        return {"model": model, "task": task, **e, "connectives": words}
 
     def pool_settings(self, name: str) -> dict:
         return {"kind": self.pooled_tables()[name], "confidence": self.config["seeds"]["confidence"]}
@@ -349,8 +353,10 @@ class Plan:
         return [paths.figure("justgrpo", f, ext) for f in TRAINING_FIGURES for ext in ("png", "pdf")]
 
     def slot_probe_outputs(self) -> list[str]:
-        """Slot probes of the base model and the synthetic task's JustGRPO run, when configured."""
-        if "slot_probe" not in self.config or "synthetic" not in self.config["tasks"]:
+        """Slot probes of the base model and each generated task's JustGRPO run (Table 1's
+        column), when configured."""
+        if "slot_probe" not in self.config:
             return []
-        models = self.task_models("synthetic") if "synthetic" in self.config["evaluation"]["runs"] else [self.base]
-        return [paths.probe(s, m, "synthetic") for s in self.seeds for m in models]
+        runs = self.config["evaluation"]["runs"]
+        return [paths.probe(s, m, t) for t in self.config["tasks"] if slot_layout(t) for s in self.seeds
+                for m in (self.task_models(t) if t in runs else [self.base])]

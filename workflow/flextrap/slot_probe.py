@@ -1,7 +1,8 @@
-"""What a model gets right in a synthetic-task solution: masked-token accuracy by slot.
+"""What a model gets right in a generated task's solution: masked-token accuracy by slot.
 
-A solution step is 13 words, `conn var = x op y = X op Y = Z .`, and the answer ends
-with `answer V`. Each gold answer (padded with EOS to `gen_length`) has its tokens
+The task names its slots (`tasks.slot_layout`). In the synthetic task a solution step
+is 13 words, `conn var = x op y = X op Y = Z .`, and the answer ends with `answer V`;
+in the forks task a step is `move x + k = y .` and the answer ends with `end V`. Each gold answer (padded with EOS to `gen_length`) has its tokens
 masked with probability `mask_ratio` (the prompt is kept, as in pretraining), and one
 forward pass predicts them all. The accuracy per slot says what the model has learned:
 the template (`=`, `.`), the choice of the next step (conn, var), copying a definition
@@ -18,7 +19,7 @@ from .jsonl import read_jsonl, write_json
 from .models import full_logits, load_model, set_threads
 from .pretrain import encode
 from .sampling import model_device
-from .tasks.synthetic import SLOTS, slot_names
+from .tasks import slot_layout
 
 
 def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
@@ -26,12 +27,13 @@ def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
     max_length = getattr(model.config, "max_position_embeddings", 1 << 30)
     ids, answer_mask, attention = encode(records, tokenizer, s["template"], s["gen_length"], max_length)
     prompt_len = ids.shape[1] - s["gen_length"]
+    names, slot_names = slot_layout(s["task"])
     slots = [slot_names(r["solution"]) for r in records]
     gen = torch.Generator().manual_seed(s["seed"])
     masked = (torch.rand(ids.shape, generator=gen) < s["mask_ratio"]) & answer_mask
     device = model_device(model)
-    hits = {k: 0 for k in SLOTS}
-    total = {k: 0 for k in SLOTS}
+    hits = {k: 0 for k in names}
+    total = {k: 0 for k in names}
     for start in range(0, len(records), s["batch_size"]):
         rows = slice(start, start + s["batch_size"])
         noisy = torch.where(masked[rows], tokenizer.mask_token_id, ids[rows]).to(device)
@@ -42,7 +44,7 @@ def slot_accuracy(model, tokenizer, records: list[dict], s: dict) -> dict:
                 if name and masked[row, prompt_len + j]:
                     total[name] += 1
                     hits[name] += int(right[i, prompt_len + j])
-    return {k: {"accuracy": round(hits[k] / total[k], 4) if total[k] else None, "masked": total[k]} for k in SLOTS}
+    return {k: {"accuracy": round(hits[k] / total[k], 4) if total[k] else None, "masked": total[k]} for k in names}
 
 
 def run(model_spec: dict, data: str, s: dict, out: str, threads: int | None = None) -> dict:

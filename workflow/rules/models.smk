@@ -87,19 +87,19 @@ rule model_check:
 rule slot_probe:
     input:
         model=lambda w: PLAN.model_input(w.model, w.seed),
-        data=paths.data("synthetic", "test"),
+        data=paths.data("{task}", "test"),
     output:
-        paths.probe("{seed}", "{model}", "synthetic"),
+        paths.probe("{seed}", "{model}", "{task}"),
     params:
         model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
-        settings=lambda w: as_json(PLAN.slot_probe_settings(w.seed)),
+        settings=lambda w: as_json(PLAN.slot_probe_settings(w.seed, w.task)),
     threads: PLAN.threads("slot_probe")
     resources:
         **PLAN.resources("slot_probe"),
     conda:
         CONDA_ENV
     log:
-        paths.log("slot_probe", "{model}", seed="{seed}"),
+        paths.log("slot_probe", "{model}", "{task}", seed="{seed}"),
     shell:
         "python -m flextrap.stages.slot_probe --model {params.model:q} --data {input.data} "
         "--settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"

@@ -4,9 +4,9 @@ whether it is read through `datasets` (`NEEDS_HUB`: the config must give `source
 The config schema's task names are checked against `TASKS` by a test.
 
 A record has `id`, `question` (the problem as given), `answer` (reference answer,
-for math and synthetic) or `tests` (unit tests, for code), and task extras
+for math and the generated tasks) or `tests` (unit tests, for code), and task extras
 (`entry_point`, `stub`, `text` and the reference `solution` for code; `solution`
-for synthetic training). `prepare(task, split, spec)` adds `prompts`: the user message
+for the generated tasks' training, and what the forks grader follows). `prepare(task, split, spec)` adds `prompts`: the user message
 under each template the config lists for the task (`prompts.user_message`).
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from types import ModuleType
 
 from ..errors import FlextrapError
 from ..prompts import user_message
-from . import acecode, gsm8k, humaneval, math500, mbpp, synthetic
+from . import acecode, forks, gsm8k, humaneval, math500, mbpp, synthetic
 
 TASKS: dict[str, ModuleType] = {m.__name__.rsplit(".", 1)[1]: m
-                                for m in (synthetic, gsm8k, math500, humaneval, mbpp, acecode)}
+                                for m in (synthetic, forks, gsm8k, math500, humaneval, mbpp, acecode)}
 
 
 def task_module(task: str) -> ModuleType:
@@ -28,8 +28,24 @@ def task_module(task: str) -> ModuleType:
 
 
 def task_kind(task: str) -> str:
-    """synthetic, math or code."""
+    """synthetic, forks, math or code."""
     return task_module(task).KIND
+
+
+def fork_words(task: str, spec: dict, default: list[str]) -> list[str]:
+    """The words at which a solution of `task` (configured as `spec`) decides what comes
+    next, as its own generator names them (`fork_words(spec)`: the synthetic task's
+    connectives, the forks task's moves); `default` (config `entropy.connectives`, the
+    paper's English connectives) for a task without a generator."""
+    module = task_module(task)
+    return list(module.fork_words(spec)) if hasattr(module, "fork_words") else list(default)
+
+
+def slot_layout(task: str):
+    """(SLOTS, slot_names) of a generated task: its solutions' slots, in order, and the
+    slot of every word of a solution (what the slot probe scores); None for the others."""
+    module = task_module(task)
+    return (module.SLOTS, module.slot_names) if hasattr(module, "slot_names") else None
 
 
 def needs_hub(task: str) -> bool:

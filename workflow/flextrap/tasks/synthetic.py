@@ -48,6 +48,11 @@ NEEDS_HUB = False
 STEP_SLOTS = ("conn", "var", "=", "x", "op", "y", "=", "X", "op2", "Y", "=", "Z", ".")
 SLOTS = ("conn", "var", "x", "op", "y", "X", "op2", "Y", "Z", "V")
 LEAF_NAMES = "abcdefgh"
+
+
+def fork_words(spec: dict) -> tuple[str, ...]:
+    """The task's fork tokens: the connectives that decide the next step."""
+    return CONNECTIVES
 DEF_NAMES = "pqrstuvwxyz"
 
 

@@ -1,0 +1,151 @@
+"""The `forks` task: a synthetic task whose forks decide success (docs/forks.md).
+
+A problem gives a few moves, each adding a constant (mod `modulus`), a start value and
+a target to reach in exactly `steps` moves. A solution writes one move per step, and
+the move letter that opens the step is the fork: every move is legal at every step,
+so a wrong choice looks exactly like a right one until its arithmetic is followed to
+the end::
+
+    prompt:  A = 3 , B = 7 , C = 5 ; start 4 ; reach 9 in 3 :
+    answer:  C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9
+
+A path is right when its constants sum to target - start (mod `modulus`); since the
+order of the moves does not change the sum, every right multiset of moves gives up to
+`steps`! right paths. The generator keeps problems with a few right multisets
+(`right_multisets`: min, max) and at least one move that cannot open a right path, and
+balances the targets; training solutions are drawn uniformly from all right paths, so
+the model's uncertainty at a fork is the data's.
+
+Grading follows the path, not a final word (`check_path`): the moves must be the
+prompt's, every step's arithmetic right, exactly `steps` steps from the start, and the
+`end` value the target. The layout is fixed (moves, start and target at fixed prompt
+positions), as in the `synthetic` task. Everything is word-level.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+
+from ..errors import FlextrapError
+
+KIND = "forks"  # graded by following the path (`check_path`)
+NEEDS_HUB = False
+MOVE_NAMES = "ABCDEFGH"
+END_WORD = "end"
+# The words of one step, `M x + k = y .`, by slot; the solution ends with `end V`.
+STEP_SLOTS = ("move", "x", "+", "k", "=", "y", ".")
+SLOTS = ("move", "x", "k", "y", "V")
+
+
+def fork_words(spec: dict) -> tuple[str, ...]:
+    """The fork tokens of the task as configured: its move letters."""
+    return tuple(MOVE_NAMES[:spec["generator"]["moves"]])
+
+
+def right_multisets(constants: list[int], start: int, target: int, steps: int, modulus: int) -> list[tuple]:
+    """The multisets of moves (sorted index tuples) whose constants take start to target."""
+    return [c for c in itertools.combinations_with_replacement(range(len(constants)), steps)
+            if (start + sum(constants[i] for i in c)) % modulus == target]
+
+
+def right_paths(multisets: list[tuple]) -> list[tuple]:
+    """Every ordering of every right multiset (sorted, without repeats)."""
+    return sorted({p for m in multisets for p in itertools.permutations(m)})
+
+
+def path_text(names: list[str], constants: list[int], start: int, path: tuple, modulus: int) -> str:
+    """`M x + k = y .` per move of `path`, then `end <value>`."""
+    words, value = [], start
+    for i in path:
+        after = (value + constants[i]) % modulus
+        words.append(f"{names[i]} {value} + {constants[i]} = {after} .")
+        value = after
+    return " ".join(words + [f"{END_WORD} {value}"])
+
+
+def write_prompt(names: list[str], constants: list[int], start: int, target: int, steps: int) -> str:
+    moves = " , ".join(f"{n} = {k}" for n, k in zip(names, constants))
+    return f"{moves} ; start {start} ; reach {target} in {steps} :"
+
+
+def targets_with_forks(constants: list[int], start: int, steps: int, modulus: int,
+                       allowed: tuple[int, int]) -> dict[int, list[tuple]]:
+    """Target -> its right multisets, for the targets with `allowed` (min, max) right
+    multisets and at least one move that opens no right path."""
+    out = {}
+    for target in range(modulus):
+        multisets = right_multisets(constants, start, target, steps, modulus)
+        opening = {i for m in multisets for i in m}
+        if allowed[0] <= len(multisets) <= allowed[1] and len(opening) < len(constants):
+            out[target] = multisets
+    return out
+
+
+def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_multisets: tuple[int, int],
+             exclude: set[str] | None = None) -> list[dict]:
+    """`n` distinct problems (deterministic in `seed`), targets balanced over 0..modulus-1
+    (each at most ceil(n / modulus) times); prompts in `exclude` are skipped."""
+    if not 1 <= moves <= len(MOVE_NAMES) or moves >= modulus:
+        raise FlextrapError(f"tasks.forks.generator.moves: between 1 and {min(len(MOVE_NAMES), modulus - 1)}")
+    rng, names = random.Random(seed), list(MOVE_NAMES[:moves])
+    seen, per_target, cap, records = set(exclude or ()), Counter(), -(-n // modulus), []
+    while len(records) < n:
+        constants, start = rng.sample(range(1, modulus), moves), rng.randrange(modulus)
+        choices = {t: m for t, m in targets_with_forks(constants, start, steps, modulus, right_multisets).items()
+                   if per_target[t] < cap}
+        if not choices:
+            continue
+        target = rng.choice(sorted(choices))
+        question = write_prompt(names, constants, start, target, steps)
+        if question in seen:
+            continue
+        seen.add(question)
+        per_target[target] += 1
+        paths = right_paths(choices[target])
+        records.append({
+            "id": f"forks-{seed}-{len(records)}", "question": question, "answer": str(target),
+            "solution": path_text(names, constants, start, rng.choice(paths), modulus),
+            "moves": dict(zip(names, constants)), "start": start, "steps": steps, "modulus": modulus,
+            "n_right_paths": len(paths), "n_right_multisets": len(choices[target]),
+        })
+    return records
+
+
+def load(split: str, spec: dict) -> list[dict]:
+    """Train and test are generated from different seeds; test excludes train prompts."""
+    g = spec["generator"]
+    kwargs = dict(moves=g["moves"], steps=g["steps"], modulus=g["modulus"],
+                  right_multisets=tuple(g["right_multisets"]))
+    train = generate(g["n_train"], seed=g["seed"], **kwargs)
+    if split == "train":
+        return train
+    return generate(g["n_test"], seed=g["seed"] + 1, exclude={r["question"] for r in train}, **kwargs)
+
+
+def check_path(record: dict, text: str) -> tuple[bool, str | None]:
+    """(right, the value after `end` or None): is `text` exactly a right path of the
+    problem (the prompt's moves, every sum right mod `modulus`, `steps` steps from the
+    start, ending at the target)? Nothing but the path counts: any other word fails it."""
+    words = text.split()
+    end = words[-1] if len(words) >= 2 and words[-2] == END_WORD else None
+    if len(words) != len(STEP_SLOTS) * record["steps"] + 2 or end is None:
+        return False, end
+    value, moves = record["start"], record["moves"]
+    for step in range(record["steps"]):
+        move, x, plus, k, eq, y, dot = words[step * len(STEP_SLOTS):(step + 1) * len(STEP_SLOTS)]
+        after = (value + moves.get(move, 0)) % record["modulus"]
+        if move not in moves or (x, plus, k, eq, y, dot) != (str(value), "+", str(moves[move]), "=", str(after), "."):
+            return False, end
+        value = after
+    return end == str(value) == record["answer"], end
+
+
+def slot_names(solution: str) -> list[str | None]:
+    """The slot of every word of a solution (None for `+`, `=`, `.` and `end`)."""
+    words = solution.split()
+    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
+    if rest or words[-2] != END_WORD:
+        raise FlextrapError(f"not a forks-task solution: {solution[:60]!r}")
+    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
+    return [n if n in SLOTS else None for n in names]
