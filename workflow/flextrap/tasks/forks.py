@@ -28,6 +28,7 @@ import random
 from collections import Counter
 
 from ..errors import FlextrapError
+from . import layout
 
 KIND = "forks"  # graded by following the path (`check_path`)
 NEEDS_HUB = False
@@ -143,9 +144,4 @@ def check_path(record: dict, text: str) -> tuple[bool, str | None]:
 
 def slot_names(solution: str) -> list[str | None]:
     """The slot of every word of a solution (None for `+`, `=`, `.` and `end`)."""
-    words = solution.split()
-    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
-    if rest or words[-2] != END_WORD:
-        raise FlextrapError(f"not a forks-task solution: {solution[:60]!r}")
-    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
-    return [n if n in SLOTS else None for n in names]
+    return layout.slot_names(solution, STEP_SLOTS, SLOTS, END_WORD, "forks")

@@ -36,7 +36,7 @@ import random
 import re
 from collections import Counter
 
-from ..errors import FlextrapError
+from . import layout
 
 CONNECTIVES = ("first", "then", "so", "therefore")
 OPS = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
@@ -204,9 +204,4 @@ def load(split: str, spec: dict) -> list[dict]:
 
 def slot_names(solution: str) -> list[str | None]:
     """The slot of every word of a solution (None for `=`, `.` and `answer`)."""
-    words = solution.split()
-    n_steps, rest = divmod(len(words) - 2, len(STEP_SLOTS))
-    if rest or words[-2] != ANSWER_WORD:
-        raise FlextrapError(f"not a synthetic-task solution: {solution[:60]!r}")
-    names = [STEP_SLOTS[j % len(STEP_SLOTS)] for j in range(n_steps * len(STEP_SLOTS))] + [None, "V"]
-    return [n if n in SLOTS else None for n in names]
+    return layout.slot_names(solution, STEP_SLOTS, SLOTS, ANSWER_WORD, "synthetic")
