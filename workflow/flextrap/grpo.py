@@ -28,8 +28,10 @@ def ranks_of(order: torch.Tensor) -> torch.Tensor:
 
 def ar_logprobs(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, mask_id: int, *,
                 chunk: int = 64, attention_mask: torch.Tensor | None = None,
-                order: torch.Tensor | None = None, positions: torch.Tensor | None = None) -> torch.Tensor:
-    """(batch, L) log-probabilities of the completion tokens under the AR-order policy.
+                order: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+                with_greedy: bool = False):
+    """(batch, L) log-probabilities of the completion tokens under the AR-order policy
+    (and, `with_greedy`, (batch, L) bool: is each token its conditional's argmax).
 
     Step k scores answer position order[k] from the input where exactly the positions
     order[:k] are revealed (AR: order = 0..L-1). Each (sequence, step) pair is one input
@@ -47,6 +49,7 @@ def ar_logprobs(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, m
     wanted = torch.ones(b, L, dtype=torch.bool, device=device) if positions is None else positions
     pairs = wanted[:, order].nonzero()  # (N, 2): sequence, step
     out = torch.zeros(b, L, device=device)
+    greedy = torch.zeros(b, L, dtype=torch.bool, device=device)
     for start in range(0, len(pairs), chunk):
         seq, step = pairs[start:start + chunk].unbind(1)
         rows = full[seq].clone()
@@ -56,7 +59,9 @@ def ar_logprobs(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, m
         logits = logits_at(model, rows, p + target, rows_mask).float()
         out = out.index_put((seq, target), logits.log_softmax(-1).gather(
             -1, completion_ids[seq, target][:, None]).squeeze(-1))
-    return out
+        if with_greedy:
+            greedy[seq, target] = logits.argmax(-1) == completion_ids[seq, target]
+    return (out, greedy) if with_greedy else out
 
 
 def group_advantages(rewards: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
