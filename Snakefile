@@ -55,6 +55,7 @@ include: "workflow/rules/passk.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/parallel.smk"
+include: "workflow/rules/general.smk"
 
 
 _unknown_jobs = sorted(set(config["jobs"]) - {"default"} - {r.name for r in workflow.rules})
@@ -74,3 +75,4 @@ rule all:
         PLAN.training_figures(),
         rules.figure_parallel_decoding.output,
         PLAN.slot_probe_outputs(),
+        PLAN.general_outputs(),

@@ -262,10 +262,11 @@ def test_jobs_settings_reach_the_rules(tmp_path):
     assert "--threads 3" in blocks["sample"] and "mem_mb=1000" in blocks["sample"] and "runtime=7" in blocks["sample"]
 
 
-def test_slot_probe_needs_the_synthetic_task():
+def test_slot_probe_needs_a_generated_task():
     config = copy.deepcopy(load())
     del config["tasks"]["synthetic"]
-    assert "slot_probe: probes the synthetic task, which is not configured under tasks" in semantic_errors(config)
+    assert ("slot_probe: probes a generated task (synthetic, forks), and none is configured under tasks"
+            in semantic_errors(config))
 
 
 def test_model_check_under_a_task_limited_order_gets_plain_sampler_settings(tmp_path):

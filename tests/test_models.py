@@ -127,7 +127,10 @@ def test_bert_last_layer_split_equals_the_full_forward_with_padding_and_gradient
 
     full = grads(lambda: take(model(ids, **kwargs).logits, cols))
     split = grads(lambda: logits_at(model, ids, cols, attention_mask))
-    assert len(full) == len(split) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(full, split))
+    assert len(full) == len(split)
+    scale = max(float(g.abs().max()) for g in full)
+    for a, b in zip(full, split):  # the same sums in another order: float32 rounding, relative to the gradients
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * scale)
     with torch.no_grad():
         assert torch.allclose(logits_at(model, ids, cols, attention_mask), take(model(ids, **kwargs).logits, cols),
                               atol=1e-5)

@@ -57,19 +57,24 @@ def test_the_library_never_imports_a_stage():
 
 def library_imports() -> dict[str, set[str]]:
     """Module -> the flextrap modules it imports (at any depth of its code), by dotted name."""
-    graph = {}
-    for path in LIBRARY.rglob("*.py"):
-        if STAGES in path.parents:
-            continue
+    def dotted(path):
         parts = path.relative_to(LIBRARY.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        return parts[:-1] if parts[-1] == "__init__" else parts
+
+    files = [p for p in LIBRARY.rglob("*.py") if STAGES not in p.parents]
+    modules, graph = {".".join(dotted(p)) for p in files}, {}
+    for path in files:
+        parts = path.relative_to(LIBRARY.parent).with_suffix("").parts
+        name = ".".join(dotted(path))
         package = name.split(".") if parts[-1] == "__init__" else name.split(".")[:-1]
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 base = package[:len(package) - node.level + 1] if node.level else []
                 module = ".".join(base + ([node.module] if node.module else []))
-                found |= {f"{module}.{a.name}" for a in node.names} | {module}
+                submodules = {f"{module}.{a.name}" for a in node.names} & modules
+                # `from . import layout` imports the submodule, not the package it sits in
+                found |= submodules or {module}
             elif isinstance(node, ast.Import):
                 found |= {a.name for a in node.names}
         graph[name] = found

@@ -92,7 +92,8 @@ def semantic_errors(c: dict) -> list[str]:
     errors += [f"{key}: task {task!r} is not configured under tasks" for key, task in task_refs
                if task not in c["tasks"]]
     if "slot_probe" in c and not any(slot_layout(t) for t in c["tasks"]):
-        errors.append("slot_probe: probes a generated task (synthetic, forks), and none is configured under tasks")
+        generated = ", ".join(t for t in TASKS if slot_layout(t))
+        errors.append(f"slot_probe: probes a generated task ({generated}), and none is configured under tasks")
     if mc["task"] in c["tasks"] and mc["task"] not in p["template"]:
         errors.append(f"model_check.task: {mc['task']!r} has no template under passk.template")
     for name, task in c["tasks"].items():
@@ -103,7 +104,22 @@ def semantic_errors(c: dict) -> list[str]:
     errors += [f"passk.models: {m!r} is neither a key of models nor a JustGRPO run's model "
                f"({c['base_model']}-justgrpo-<run>)" for m in p.get("models", [])
                if m not in c["models"] and m not in run_models]
-    return errors + _run_errors(c, runs) + _sweep_errors(p, c["tasks"]) + _model_errors(c["models"])
+    return (errors + _run_errors(c, runs) + _sweep_errors(p, c["tasks"]) + _model_errors(c["models"])
+            + _general_errors(c.get("general"), c))
+
+
+def _general_errors(g: dict | None, c: dict) -> list[str]:
+    """Table 6: its runs are JustGRPO runs; a local task is listed and built from a
+    configured generated task."""
+    if g is None:
+        return []
+    errors = [f"general.runs.{label}: {run!r} is not a run of justgrpo.runs"
+              for label, run in g["runs"].items() if run not in c["justgrpo"]["runs"]]
+    errors += [f"general.local.{name}: not listed under general.tasks" for name in g["local"] if name not in g["tasks"]]
+    for name, local in g["local"].items():
+        if local["task"] not in c["tasks"] or not slot_layout(local["task"]):
+            errors.append(f"general.local.{name}.task: {local['task']!r} is not a generated task under tasks")
+    return errors
 
 
 def _run_errors(c: dict, runs: dict) -> list[str]:

@@ -42,6 +42,21 @@ def model_check(seed, model, task, suffix="json") -> str:
     return _at(seed, "model_check", model, f"{task}.{suffix}")
 
 
+def general(seed, model, task) -> str:
+    """lm-eval's results of one task on one model (Table 6)."""
+    return _at(seed, "general", model, f"{task}.json")
+
+
+def general_task(name) -> str:
+    """The directory of a local lm-eval task the DAG writes (its YAML and JSONL)."""
+    return _at(None, "general", "tasks", name)
+
+
+def general_fetched(task) -> str:
+    """Marker of an lm-eval task whose dataset is in the cache."""
+    return _at(None, "general", "fetched", f"{task}.json")
+
+
 def probe(seed, model, task) -> str:
     return _at(seed, "probe", model, f"{task}.json")
 

@@ -352,6 +352,54 @@ class Plan:
             return []
         return [paths.figure("justgrpo", f, ext) for f in TRAINING_FIGURES for ext in ("png", "pdf")]
 
+    # --- Table 6: general capability (flextrap.general) -------------------------------
+
+    def general_models(self) -> dict[str, str]:
+        """Model -> its row label: the base model and each run of `general.runs`."""
+        g = self.config["general"]
+        return {self.base: "base", **{run_model(self.base, run): label for label, run in g["runs"].items()}}
+
+    def general_inputs(self) -> list[dict]:
+        """Every seed's lm-eval result per model and task, as `flextrap.tables` takes them."""
+        if "general" not in self.config:
+            return []
+        return [{"seed": s, "model": m, "task": t, "path": paths.general(s, m, t)}
+                for s in self.seeds for m in self.general_models() for t in self.config["general"]["tasks"]]
+
+    def general_task_input(self, task: str) -> str:
+        """What an evaluation of `task` needs first: the local task's directory, or the
+        marker of lm-eval's task fetched into the cache."""
+        return paths.general_task(task) if task in self.config["general"]["local"] else paths.general_fetched(task)
+
+    def general_include(self, task: str) -> str:
+        """lm-eval's include path for `task`: a local task's directory, else none."""
+        return paths.general_task(task) if task in self.config["general"]["local"] else ""
+
+    def general_task_data(self, name: str) -> str:
+        """The test split a local task is written from."""
+        return paths.data(self.config["general"]["local"][name]["task"], "test")
+
+    def general_task_settings(self, name: str) -> dict:
+        local = self.config["general"]["local"][name]
+        return {**local, "modulus": self.config["tasks"][local["task"]]["generator"]["modulus"]}
+
+    def general_settings(self, seed, task: str) -> dict:
+        """What `general.evaluate` takes: the adapter's settings (`lm_adapter.DiffusionLM`)
+        and lm-eval's few-shot count and limit for `task`."""
+        c = self.seeded(seed)
+        g = c["general"]
+        keys = ("loglikelihood", "mc_samples", "mc_batch", "batch_size", "chunk", "limit", "seed")
+        return {**{k: g[k] for k in keys}, "num_fewshot": g["tasks"][task]["num_fewshot"], "device": c["device"],
+                "sampler": greedy_sampler(c, g["gen_length"])}
+
+    def general_table_settings(self) -> dict:
+        g = self.config["general"]
+        return {"models": self.general_models(), "metrics": {t: v["metric"] for t, v in g["tasks"].items()},
+                "reported": self.config["evaluation"]["reported"], "confidence": self.config["seeds"]["confidence"]}
+
+    def general_outputs(self) -> list[str]:
+        return [paths.table("general", ext) for ext in ("md", "tex", "csv")] if "general" in self.config else []
+
     def slot_probe_outputs(self) -> list[str]:
         """Slot probes of the base model and each generated task's JustGRPO run (Table 1's
         column), when configured."""

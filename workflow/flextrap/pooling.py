@@ -26,6 +26,7 @@ KINDS = {  # table kind -> (key columns, value columns)
     "bypass": (["model", "task", "order", "word"], ["occurrences", "bypassed", "bypass_rate", "share_of_bypassed"]),
     "connective_entropy": (["model", "task", "order", "kind", "word"], ["count", "mean_entropy", "std_entropy"]),
     "accuracy": (["method", "source", "task", "gen_length"], ["accuracy"]),
+    "general": (["method", "source", "task", "metric"], ["score"]),
     "parallel": (["method", "model", "task", "rule", "value", "proxy"],
                  ["accuracy", "nfe", "tokens_per_step", "seconds"]),
 }

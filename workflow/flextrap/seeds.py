@@ -20,6 +20,7 @@ MOVED = (  # config keys holding a run seed; "*" stands for every entry of a map
     ("slot_probe", "seed"),
     ("evaluation", "seed"),
     ("parallel", "seed"),
+    ("general", "seed"),
 )
 
 

@@ -7,6 +7,7 @@ scale with the paper's reported rows beside ours (marked "reported"); a cell lis
 accuracy (%) at each generation length, e.g. "78.6 / 80.1 / 81.0". The
 parallel-decoding table (Sec. 5, Fig. 8): one row per model, task and setting with
 accuracy, forward passes (NFE), tokens per step (gen_length / NFE) and wall time.
+The general-capability table (Table 6): each lm-eval task's score (%) per model.
 Every table has one row per seed (column `seed`) and, over several seeds, pooled rows
 (`flextrap.pooling`); the Markdown and LaTeX tables label a seed's rows "(seed s)" and
 the pooled ones "(mean of S seeds)".
@@ -20,7 +21,7 @@ import pandas as pd
 
 from .jsonl import write_text
 from .pooling import POOLED, over_seeds
-from .reported import reported
+from .reported import TABLE6, reported
 
 
 def summaries(inputs: list[dict]):
@@ -118,3 +119,40 @@ def parallel_rows(inputs: list[dict], models: dict, confidence: float) -> pd.Dat
                      "seconds": summary["seconds"], "problems": summary["problems"]})
     rows = sorted(rows, key=lambda r: (r["task"], r["method"], r["rule"], r["value"]))
     return by_seed(rows, "parallel", confidence)
+
+
+def general_rows(inputs: list[dict], s: dict) -> pd.DataFrame:
+    """One row per seed, model and lm-eval task: its metric (`s["metrics"][task]`) in %."""
+    rows = []
+    for item, result in summaries(inputs):
+        metric = s["metrics"][item["task"]]
+        value = result["results"][item["task"]][f"{metric},none"]
+        rows.append({"seed": item["seed"], "method": s["models"][item["model"]], "source": "measured",
+                     "task": item["task"], "metric": metric, "score": 100 * value,
+                     "problems": result.get("n-samples", {}).get(item["task"], {}).get("effective")})
+    df = by_seed(rows, "general", s["confidence"])
+    if s["reported"]:
+        df = pd.concat([pd.DataFrame([{"seed": None, "method": m, "source": "reported", "task": t,
+                                       "metric": s["metrics"].get(t), "score": v}
+                                      for m, per_task in TABLE6.items() for t, v in per_task.items()
+                                      if t in s["metrics"]]), df], ignore_index=True)
+    return df
+
+
+def write_general_table(inputs: list[dict], s: dict, out_markdown: str, out_latex: str, out_csv: str) -> str:
+    """Table 6 as CSV (long form), Markdown and LaTeX; returns the Markdown."""
+    df = general_rows(inputs, s)
+    write_text(out_csv, df.to_csv(index=False, float_format="%.2f"))
+    seeds = df[df.source == "measured"].seed.astype(str).drop_duplicates().ne(POOLED).sum()
+    body = []
+    for (method, source, seed), rows in df.groupby(["method", "source", "seed"], sort=False, dropna=False):
+        scores = rows.set_index("task").score
+        body.append([label(method, source, seed, rows, seeds)] +
+                    [f"{scores[t]:.1f}" if t in scores else "-" for t in s["metrics"]])
+    header = ["method"] + list(s["metrics"])
+    write_text(out_latex, latex(header, body))
+    lines = ["Score (%) of each lm-evaluation-harness task (its metric in the CSV).", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    text = "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n"
+    write_text(out_markdown, text)
+    return text

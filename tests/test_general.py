@@ -1,0 +1,102 @@
+"""Table 6 through lm-evaluation-harness (flextrap.general): the local multiple-choice
+task, one real evaluation of the tiny model against a count by hand, the table with the
+paper's reported numbers, and the paper config's jobs."""
+import json
+import random
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from flextrap.general import choice_records, evaluate, wrong_endings, write_choice_task
+from flextrap.jsonl import write_jsonl
+from flextrap.lm_adapter import DiffusionLM
+from flextrap.tables import write_general_table
+from flextrap.tasks import forks
+
+SETTINGS = {"loglikelihood": "ar", "mc_samples": 8, "mc_batch": 4, "batch_size": 8, "chunk": 64, "seed": 0,
+            "num_fewshot": 0, "limit": None, "device": "cpu",
+            "sampler": {"gen_length": 8, "steps": 8, "block_length": 4, "temperature": 0.0,
+                        "remasking": "low_confidence"}}
+
+
+def test_wrong_endings_change_the_last_result_and_the_answer_together():
+    rng = random.Random(0)
+    for solution, check in [("first p = a + b = 3 + 5 = 8 . answer 8", None),
+                            ("C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9", forks.check_path)]:
+        wrong = wrong_endings(solution, 10, 3, rng)
+        assert len(set(wrong)) == 3 and solution not in wrong
+        for w in wrong:
+            a, b = w.split(), solution.split()
+            assert [i for i in range(len(a)) if a[i] != b[i]] == [len(a) - 4, len(a) - 1] and a[-4] == a[-1]
+    record = {"moves": {"A": 3, "B": 7, "C": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9"}
+    assert not any(forks.check_path(record, w)[0] for w in wrong)  # every copy's last sum is wrong
+    rows = choice_records([{"id": "x", "prompts": {"plain": "q"}, "solution": solution}] * 20, 10, 4, seed=1)
+    assert all(r["choices"][r["label"]] == solution and len(r["choices"]) == 4 for r in rows)
+    assert len({r["label"] for r in rows}) > 1  # the gold position varies
+
+
+@pytest.fixture(scope="module")
+def saved_tiny(tmp_path_factory, synthetic_setup):
+    model, tok, records = synthetic_setup
+    root = tmp_path_factory.mktemp("general")
+    model.save_pretrained(root / "model")
+    tok.save_pretrained(root / "model")
+    write_jsonl(root / "test.jsonl", records)
+    return root, model, tok, records
+
+
+def test_an_evaluation_of_the_local_task_is_lm_evals_accuracy_of_the_adapters_likelihoods(saved_tiny, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    root, model, tok, records = saved_tiny
+    task = {"task": "synthetic", "choices": 3, "max_problems": 5, "seed": 0, "modulus": 10}
+    write_choice_task(str(root / "test.jsonl"), "tiny_choice", task, str(root / "task"))
+    out = root / "result.json"
+    got = evaluate({"path": str(root / "model")}, "tiny_choice", str(root / "task"), SETTINGS, str(out), threads=1)
+    lm = DiffusionLM(model, tok, SETTINGS)
+    rows = [json.loads(line) for line in (root / "task" / "tiny_choice.jsonl").read_text().splitlines()]
+    right = 0
+    for r in rows:
+        scores = [lp for lp, _ in lm.loglikelihood([SimpleNamespace(args=(r["question"], " " + c))
+                                                    for c in r["choices"]])]
+        right += scores.index(max(scores)) == r["label"]
+    assert len(rows) == 5 and got["acc,none"] == pytest.approx(right / 5)
+    saved = json.loads(out.read_text())
+    assert saved["results"]["tiny_choice"]["acc,none"] == got["acc,none"]
+    assert saved["protocol"]["stage"] == "eval_general" and saved["protocol"]["task"] == "tiny_choice"
+
+
+def test_the_table_puts_each_tasks_score_per_model_and_the_reported_numbers_beside(tmp_path):
+    inputs = []
+    for seed, model, acc in [(0, "llada", 0.6), (0, "llada-justgrpo-gsm8k", 0.62)]:
+        path = tmp_path / f"{model}.json"
+        path.write_text(json.dumps({"results": {"mmlu": {"acc,none": acc}}, "n-samples": {"mmlu": {"effective": 10}}}))
+        inputs.append({"seed": seed, "model": model, "task": "mmlu", "path": str(path)})
+    s = {"models": {"llada": "base", "llada-justgrpo-gsm8k": "JustGRPO"}, "metrics": {"mmlu": "acc"},
+         "reported": True, "confidence": 0.95}
+    text = write_general_table(inputs, s, str(tmp_path / "g.md"), str(tmp_path / "g.tex"), str(tmp_path / "g.csv"))
+    assert "| base (reported) | 65.5 |" in text and "| JustGRPO (reported) | 65.8 |" in text
+    assert "| base | 60.0 |" in text and "| JustGRPO | 62.0 |" in text
+    df = pd.read_csv(tmp_path / "g.csv")
+    assert set(df.source) == {"reported", "measured"} and set(df.metric) == {"acc"}
+
+
+def test_the_paper_dry_run_evaluates_four_lm_eval_tasks_on_llada_and_its_justgrpo_run(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile",
+                             str(ROOT / "config" / "paper.yaml"), "--directory", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = set()
+    for block in result.stdout.split("rule eval_general:")[1:]:
+        lines = block.split("\n\n")[0]
+        wildcards = dict(w.split("=") for w in lines.split("wildcards: ")[1].splitlines()[0].split(", "))
+        inputs = lines.split("input: ")[1].splitlines()[0]
+        jobs.add((wildcards["model"], wildcards["name"]))
+        first = "results/preflight/llada.json" if wildcards["model"] == "llada" else "results/seed0/models/llada-justgrpo-gsm8k"
+        assert first in inputs and f"results/general/fetched/{wildcards['name']}.json" in inputs
+    assert jobs == {(m, t) for m in ("llada", "llada-justgrpo-gsm8k")
+                    for t in ("mmlu", "mmlu_pro", "hellaswag", "arc_challenge")}
+    assert "rule fetch_general" in result.stdout
