@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT
 
-from flextrap.general import choice_records, evaluate, wrong_endings, write_choice_task
+from flextrap.general import choice_records, evaluate, merge_general, wrong_endings, write_choice_task
 from flextrap.jsonl import write_jsonl
 from flextrap.lm_adapter import DiffusionLM
 from flextrap.tables import write_general_table
@@ -69,6 +70,39 @@ def test_an_evaluation_of_the_local_task_is_lm_evals_accuracy_of_the_adapters_li
     assert saved["protocol"]["stage"] == "eval_general" and saved["protocol"]["task"] == "tiny_choice"
 
 
+GROUP_YAML = """group: tiny_group
+task: [tiny_a, tiny_b]
+aggregate_metric_list:
+  - metric: acc
+    weight_by_size: true
+"""
+
+
+def test_shards_merge_to_the_unsharded_result_of_a_group_and_its_tasks(saved_tiny, monkeypatch, tmp_path):
+    """Two shards (every other document of each task) merged give what lm-eval gives
+    unsharded: each task's accuracy and the group's, weighted by its tasks' sizes."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    root, model, tok, records = saved_tiny
+    for name, n in (("tiny_a", 5), ("tiny_b", 3)):
+        write_choice_task(str(root / "test.jsonl"), name, {"task": "synthetic", "choices": 3, "max_problems": n,
+                                                           "seed": n, "modulus": 10}, str(tmp_path))
+    (tmp_path / "tiny_group.yaml").write_text(GROUP_YAML)
+    spec = {"path": str(root / "model")}
+    whole = json.loads(json.dumps(evaluate(spec, "tiny_group", str(tmp_path), SETTINGS, str(tmp_path / "w.json"), 1)))
+    parts = [str(tmp_path / f"shard{i}of2.json") for i in range(2)]
+    for i, part in enumerate(parts):
+        evaluate(spec, "tiny_group", str(tmp_path), SETTINGS, part, 1, shard=(i, 2))
+    assert [json.loads(open(p).read())["n-samples"]["tiny_a"]["effective"] for p in parts] == [3, 2]
+    merged = merge_general(parts, "tiny_group", "acc", str(tmp_path / "merged.json"))
+    assert merged["acc,none"] == pytest.approx(whole["acc,none"], abs=1e-12)
+    saved, unsharded = (json.loads((tmp_path / f).read_text()) for f in ("merged.json", "w.json"))
+    for task in ("tiny_a", "tiny_b"):
+        assert saved["results"][task]["acc,none"] == pytest.approx(unsharded["results"][task]["acc,none"], abs=1e-12)
+    assert saved["shards"] == 2 and len(saved["protocol"]["shards"]) == 2
+    a, b = (unsharded["results"][t]["acc,none"] for t in ("tiny_a", "tiny_b"))
+    assert whole["acc,none"] == pytest.approx((5 * a + 3 * b) / 8, abs=1e-12)  # lm-eval weights by size, too
+
+
 def test_the_table_puts_each_tasks_score_per_model_and_the_reported_numbers_beside(tmp_path):
     inputs = []
     for seed, model, acc in [(0, "llada", 0.6), (0, "llada-justgrpo-gsm8k", 0.62)]:
@@ -89,14 +123,20 @@ def test_the_paper_dry_run_evaluates_four_lm_eval_tasks_on_llada_and_its_justgrp
                              str(ROOT / "config" / "paper.yaml"), "--directory", str(tmp_path)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    jobs = set()
+    jobs, shards = set(), {}
     for block in result.stdout.split("rule eval_general:")[1:]:
         lines = block.split("\n\n")[0]
         wildcards = dict(w.split("=") for w in lines.split("wildcards: ")[1].splitlines()[0].split(", "))
         inputs = lines.split("input: ")[1].splitlines()[0]
         jobs.add((wildcards["model"], wildcards["name"]))
+        shards.setdefault(wildcards["name"], set()).add((wildcards["model"], wildcards["shard"], wildcards["shards"]))
         first = "results/preflight/llada.json" if wildcards["model"] == "llada" else "results/seed0/models/llada-justgrpo-gsm8k"
         assert first in inputs and f"results/general/fetched/{wildcards['name']}.json" in inputs
     assert jobs == {(m, t) for m in ("llada", "llada-justgrpo-gsm8k")
                     for t in ("mmlu", "mmlu_pro", "hellaswag", "arc_challenge")}
     assert "rule fetch_general" in result.stdout
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["general"]["tasks"]
+    for task, jobs_of_task in shards.items():  # every shard of the task on both models, then one merge each
+        n = paper[task]["shards"]
+        assert jobs_of_task == {(m, str(i), str(n)) for m in ("llada", "llada-justgrpo-gsm8k") for i in range(n)}
+    assert result.stdout.count("/logs/merge_general/") == 8

@@ -79,6 +79,24 @@ def test_monte_carlo_estimate_is_exact_for_one_token_and_repeats_with_its_seed(m
     assert first == again and all(lp < 0 for lp, _ in first)
 
 
+@torch.no_grad()
+def test_monte_carlo_estimate_of_two_tokens_converges_to_the_bound_by_brute_force(models):
+    """L = 2: half the draws mask one token (weight 2, either token alike), half mask both
+    (weight 1), so the bound is (log p(x1 | x2) + log p(x2 | x1)) / 2 + (log p(x1 | -) +
+    log p(x2 | -)) / 2 with `-` a mask; the estimate's mean over many draws tends to it."""
+    model, tok = models["tiny"]
+    ctx, cont, m = [5, 6, 7], [8, 9], tok.mask_token_id
+
+    def logp(row, position):
+        return float(full_logits(model, torch.tensor([ctx + row]))[0, len(ctx) + position].float()
+                     .log_softmax(-1)[cont[position]])
+
+    one = (logp([m, 9], 0) + logp([8, m], 1)) / 2
+    both = (logp([m, m], 0) + logp([m, m], 1)) / 2
+    est = mc_loglikelihood(model, torch.tensor(ctx), torch.tensor(cont), m, 4096, 256, torch.Generator().manual_seed(0))
+    assert est == pytest.approx(one + both, abs=0.02 * abs(one + both))
+
+
 def test_generation_is_the_samplers_answer_cut_before_the_first_stop_string(models):
     model, tok = models["tiny"]
     lm = DiffusionLM(model, tok, SETTINGS)

@@ -95,6 +95,14 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert (parallel[(parallel.rule == "eb") & (parallel.value == 0)].tokens_per_step == 1).all()
     assert (parallel[parallel.rule == "top_k"].tokens_per_step == 4).all()
     assert (results / "figures" / "parallel_decoding.pdf").stat().st_size > 1000
+    # Table 6 through lm-eval: the local multiple-choice task on both models (ci.yaml: 50 problems).
+    general = pd.read_csv(results / "tables" / "general.csv")
+    print((results / "tables" / "general.md").read_text())
+    assert set(general.method) == {"base", "JustGRPO"} and set(general.task) == {"synthetic_choice"}
+    assert set(general.problems) == {50} and general.score.between(0, 100).all()
+    lm_eval = json.loads((results / "seed0" / "general" / "tiny" / "synthetic_choice.json").read_text())
+    assert lm_eval["results"]["synthetic_choice"]["acc,none"] * 100 == pytest.approx(
+        general[general.method == "base"].score.item(), abs=0.005)
     # What each model gets right, slot by slot (docs/results.md, "The tiny model, measured").
     for model in ("tiny", "tiny-justgrpo-synthetic"):
         probe = json.loads((results / "seed0" / "probe" / model / "synthetic.json").read_text())
@@ -124,11 +132,12 @@ def test_tiny_pipeline_end_to_end(tmp_path):
 # What the early-exit check reruns: both orders' Pass@k samples of the base model (with
 # their entropy traces) and every evaluation of Table 1 (the sweeps, the model card and
 # the trained model's Pass@k take the same sampler code with other settings).
-EARLY_EXIT_SAME = ["passk/tiny/synthetic/passk.csv", "passk/tiny/synthetic/coverage.csv",
-                   "entropy/tiny/synthetic/bypass.csv", "tables/accuracy.csv"]
+def early_exit_same(task):
+    return [f"passk/tiny/{task}/passk.csv", f"passk/tiny/{task}/coverage.csv", f"entropy/tiny/{task}/bypass.csv",
+            "tables/accuracy.csv"]
 
 
-def assert_early_exit_changes_no_result(workdir, *overlays):
+def assert_early_exit_changes_no_result(workdir, task, *overlays):
     """The same run (config/ci.yaml and `overlays`) with `early_exit: false` (every row
     decoded for all its steps) in a copy of `workdir`: Snakemake reruns the sampling and
     evaluation jobs these tables need, and every sample text and table is the same;
@@ -138,18 +147,21 @@ def assert_early_exit_changes_no_result(workdir, *overlays):
     (full / "no_early_exit_started").touch()
     overlay = workdir.parent / "no_early_exit.yaml"
     overlay.write_text("passk: {early_exit: false}\nevaluation: {early_exit: false}\n")
-    targets = [f"results/{name}" for name in EARLY_EXIT_SAME + ["entropy/tiny/synthetic/connective_entropy.csv"]]
+    same = early_exit_same(task)
+    targets = [f"results/{name}" for name in same + [f"entropy/tiny/{task}/connective_entropy.csv"]]
     rerun = snakemake(full, "--cores", "2", "--", *targets, overlay=[*overlays, overlay])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     log = rerun.stdout + rerun.stderr
     assert "rule sample:" in log and "rule eval_accuracy:" in log and "rule pretrain_tiny:" not in log
-    for name in EARLY_EXIT_SAME:
+    for name in same:
         assert (workdir / "results" / name).read_text() == (full / "results" / name).read_text(), name
     rerun_shards = {p.relative_to(full) for p in (full / "results").rglob("shard*.json*")
                     if p.stat().st_mtime > (full / "no_early_exit_started").stat().st_mtime}
-    sampled = {p.relative_to(workdir) for p in (workdir / "results/seed0/samples/tiny/synthetic").rglob("shard*.jsonl")}
-    evaluated = {p.relative_to(workdir) for m in ("tiny", "tiny-justgrpo-synthetic")  # Table 1's models
-                 for p in (workdir / "results/seed0/eval" / m).rglob("shard*.json*")}
+    sampled = {p.relative_to(workdir) for seed in workdir.glob("results/seed*")
+               for p in (seed / "samples" / "tiny" / task).rglob("shard*.jsonl")}
+    evaluated = {p.relative_to(workdir) for seed in workdir.glob("results/seed*")
+                 for m in ("tiny", f"tiny-justgrpo-{task}")  # Table 1's models
+                 for p in (seed / "eval" / m).rglob("shard*.json*")}
     assert sampled and evaluated and sampled | evaluated <= rerun_shards  # both orders' samples, every evaluation
     for shard in sorted(workdir / s for s in rerun_shards if s.suffix == ".jsonl"):
         fast = [json.loads(line) for line in shard.read_text().splitlines()]
@@ -157,97 +169,101 @@ def assert_early_exit_changes_no_result(workdir, *overlays):
         assert [(r["id"], r["sample"], r["text"], r["verdict"]) for r in fast] == \
             [(r["id"], r["sample"], r["text"], r["verdict"]) for r in slow], shard
         assert all(a["nfe"] <= b["nfe"] for a, b in zip(fast, slow))
-    entropy = [pd.read_csv(d / "results/entropy/tiny/synthetic/connective_entropy.csv") for d in (workdir, full)]
+    entropy = [pd.read_csv(d / f"results/entropy/tiny/{task}/connective_entropy.csv") for d in (workdir, full)]
     pd.testing.assert_frame_equal(*entropy, atol=1e-4)  # BLAS rounds by the batch's rows (docs/design.md)
 
 
-TWO_SEEDS = {  # config/ci.yaml with two seeds, smaller still: the check is the pooling, not the science
+FORKS_TWO_SEEDS = {  # config/forks.yaml on config/ci.yaml, two seeds, smaller still: every stage
+    # runs on the forks task, and the pooling over seeds is checked; not the science
     "seeds": {"values": [0, 1]},
-    "models": {"tiny": {"pretrain": {"steps": 200, "checkpoint_every": 100}}},
-    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 8, "shards": 1},
+    "models": {"tiny": {"pretrain": {"steps": 300, "checkpoint_every": 100}}},
+    "model_check": {"max_problems": 16},
+    "slot_probe": {"max_problems": 32},
+    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 8, "shards": 1,
+              "sweeps": {"temperature": {"n_samples": 2, "max_problems": 4},
+                         "remasking": {"n_samples": 2, "max_problems": 4}}},
     "justgrpo": {"shared": {"steps": 2, "heldout": {"every": 2, "max_problems": 8}}},
     "evaluation": {"max_problems": 16, "shards": 1},
+    "parallel": {"max_problems": 8, "shards": 1},
+    "general": {"local": {"forks_choice": {"max_problems": 16}}},
 }
-POOLED = {"passk/tiny/synthetic/passk.csv": (["order", "k"], ["pass_at_k"]),
-          "passk/tiny/synthetic/coverage.csv": (["a", "b"], ["only_a", "both", "share_neither"]),
-          "entropy/tiny/synthetic/connective_entropy.csv": (["order", "word"], ["count", "mean_entropy"]),
+POOLED = {"passk/tiny/forks/passk.csv": (["order", "k"], ["pass_at_k"]),
+          "passk/tiny/forks/coverage.csv": (["a", "b"], ["only_a", "both", "share_neither"]),
+          "entropy/tiny/forks/connective_entropy.csv": (["order", "word"], ["count", "mean_entropy"]),
           "tables/accuracy.csv": (["method", "gen_length"], ["accuracy"]),
-          "tables/ablation.csv": (["method", "gen_length"], ["accuracy"])}
+          "tables/ablation.csv": (["method", "gen_length"], ["accuracy"]),
+          "tables/general.csv": (["method", "task"], ["score"])}
 T_975_1 = 12.706204736  # Student t quantile 0.975, 1 degree of freedom
 SEED_FIGURES = ["tiny/passk_curves", "tiny/coverage", "tiny/connective_entropy", "tiny/bypassed_tokens",
-                "justgrpo/reward_curve"]
+                "tiny/passk_vs_temperature", "tiny/passk_by_remasking", "justgrpo/reward_curve", "parallel_decoding"]
 
 
 @pytest.mark.slow
-def test_two_seeds_give_per_seed_tables_and_pooled_rows_equal_to_a_hand_computation(tmp_path):
-    """Two seeds at a smaller size: per-seed rows, pooled rows by hand, the figures; then
-    the same run without early exit gives the same samples and tables."""
-    overlay = tmp_path / "two_seeds.yaml"
-    overlay.write_text(json.dumps(TWO_SEEDS))
+def test_the_forks_task_over_two_seeds_runs_the_whole_dag_and_pools_rows_as_by_hand(tmp_path):
+    """config/forks.yaml at a small size with two seeds, the whole DAG: every stage on the
+    forks task, per-seed rows and pooled rows by hand, the figures; then the same run
+    without early exit gives the same samples and tables."""
+    overlay = tmp_path / "forks_two_seeds.yaml"
+    overlay.write_text(json.dumps(FORKS_TWO_SEEDS))
     work = tmp_path / "work"
-    targets = [f"results/{name}" for name in POOLED] + [f"results/figures/{f}.pdf" for f in SEED_FIGURES]
-    run = snakemake(work, "--cores", "2", overlay=[overlay], *["--", *targets])
+    overlays = [ROOT / "config" / "forks.yaml", overlay]
+    run = snakemake(work, "--cores", "2", overlay=overlays)
     assert run.returncode == 0, run.stderr[-3000:]
     results = work / "results"
+    assert_forks_ran_every_stage(results)
     settings = [json.loads((results / f"seed{s}" / "models" / "tiny" / "provenance.json").read_text())["settings"]
                 for s in (0, 1)]
     assert [s["seed"] for s in settings] == [0, 1]  # seed 1 pretrains its own model
     for name, (keys, values) in POOLED.items():
-        table = pd.read_csv(results / name, dtype={"seed": str})
-        seeds = table[table.seed != "pooled"]
-        assert set(seeds.seed) == {"0", "1"}, name
-        if name.startswith(("passk", "entropy")):  # each seed's rows are that seed's own table
-            for s in ("0", "1"):
-                own = pd.read_csv(results / f"seed{s}" / name)
-                mine = seeds[seeds.seed == s].drop(columns="seed").reset_index(drop=True)
-                pd.testing.assert_frame_equal(mine[own.columns], own, check_dtype=False)
-        pooled = table[table.seed == "pooled"].set_index(keys)
-        by_hand = seeds.groupby(keys)
-        assert len(pooled) == by_hand.ngroups, name
-        tol = 0.01 if name.startswith("tables") else 1e-4  # the tables keep 2 decimals, the others 6 digits
-        for key, cell in by_hand:
-            for v in values:
-                a, b = cell[v].tolist()
-                mean, half = (a + b) / 2, T_975_1 * abs(a - b) / 2  # sd = |a - b| / sqrt 2; / sqrt 2 again
-                row = pooled.loc[key]
-                assert row[v] == pytest.approx(mean, rel=1e-4, abs=tol), (name, key, v)
-                assert (row[f"{v}_low"], row[f"{v}_high"]) == pytest.approx((mean - half, mean + half), rel=1e-4,
-                                                                            abs=T_975_1 * tol), (name, key, v)
-                assert row["seeds"] == 2
+        assert_pooled_as_by_hand(results, name, keys, values)
     for figure in SEED_FIGURES:  # drawn from the tables over both seeds
         assert (results / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
-    print(pd.read_csv(results / "passk/tiny/synthetic/passk.csv").to_string(index=False))
-    assert_early_exit_changes_no_result(work, overlay)
+    print(pd.read_csv(results / "passk/tiny/forks/passk.csv").to_string(index=False))
+    assert_early_exit_changes_no_result(work, "forks", *overlays)
 
 
-FORKS_CI = {  # config/forks.yaml at CI size, one seed: the check is that every stage runs on forks
-    "seeds": {"values": [0]},
-    "models": {"tiny": {"pretrain": {"steps": 300, "checkpoint_every": 100}}},
-}
-
-
-@pytest.mark.slow
-def test_the_forks_task_runs_through_the_whole_dag(tmp_path):
-    overlay = tmp_path / "forks_ci.yaml"
-    overlay.write_text(json.dumps(FORKS_CI))
-    work = tmp_path / "work"
-    run = snakemake(work, "--cores", "2", overlay=[ROOT / "config" / "forks.yaml", overlay])
-    assert run.returncode == 0, run.stderr[-3000:]
-    results = work / "results"
+def assert_forks_ran_every_stage(results):
     assert not [p for p in results.rglob("*synthetic*")]  # nothing of the default's task
     test = [json.loads(line) for line in (results / "data" / "forks" / "test.jsonl").read_text().splitlines()]
     assert len(test) == 200 and {"moves", "start", "steps", "n_right_paths"} <= set(test[0])
     passk = pd.read_csv(results / "passk" / "tiny" / "forks" / "passk.csv")
     assert set(passk.order) == {"ar", "arbitrary"}
-    print(passk.to_string(index=False))
     entropy = pd.read_csv(results / "entropy" / "tiny" / "forks" / "connective_entropy.csv")
     print(entropy.to_string(index=False))
     assert {"A", "B", "C"} <= set(entropy[entropy.kind == "connective"].word)  # the task's fork tokens
-    for model in ("tiny", "tiny-justgrpo-forks"):
-        probe = json.loads((results / "seed0" / "probe" / model / "forks.json").read_text())
-        assert set(probe["slots"]) == {"move", "x", "k", "y", "V"} and probe["slots"]["move"]["masked"] > 0
+    for seed in (0, 1):
+        for model in ("tiny", "tiny-justgrpo-forks"):
+            probe = json.loads((results / f"seed{seed}" / "probe" / model / "forks.json").read_text())
+            assert set(probe["slots"]) == {"move", "x", "k", "y", "V"} and probe["slots"]["move"]["masked"] > 0
     ablation = pd.read_csv(results / "tables" / "ablation.csv")
     assert set(ablation.method) == {"base", "JustGRPO", "JustGRPO-Random"} and set(ablation.task) == {"forks"}
     print((results / "tables" / "ablation.md").read_text())
-    for fig in ("tiny/passk_curves", "tiny/connective_entropy", "tiny/bypassed_tokens", "parallel_decoding"):
-        assert (results / "figures" / f"{fig}.pdf").stat().st_size > 1000, fig
+    general = pd.read_csv(results / "tables" / "general.csv")
+    assert set(general.task) == {"forks_choice"} and set(general.method) == {"base", "JustGRPO"}
+    assert set(pd.read_csv(results / "tables" / "parallel.csv").method) == {"base", "JustGRPO"}
+
+
+def assert_pooled_as_by_hand(results, name, keys, values):
+    """`name`'s per-seed rows are each seed's own table; its pooled rows are the mean and
+    the t interval of the two seeds' values, computed here by hand."""
+    table = pd.read_csv(results / name, dtype={"seed": str})
+    seeds = table[table.seed != "pooled"]
+    assert set(seeds.seed) == {"0", "1"}, name
+    if name.startswith(("passk", "entropy")):  # each seed's rows are that seed's own table
+        for s in ("0", "1"):
+            own = pd.read_csv(results / f"seed{s}" / name)
+            mine = seeds[seeds.seed == s].drop(columns="seed").reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine[own.columns], own, check_dtype=False)
+    pooled = table[table.seed == "pooled"].set_index(keys)
+    by_hand = seeds.groupby(keys)
+    assert len(pooled) == by_hand.ngroups, name
+    tol = 0.01 if name.startswith("tables") else 1e-4  # the tables keep 2 decimals, the others 6 digits
+    for key, cell in by_hand:
+        for v in values:
+            a, b = cell[v].tolist()
+            mean, half = (a + b) / 2, T_975_1 * abs(a - b) / 2  # sd = |a - b| / sqrt 2; / sqrt 2 again
+            row = pooled.loc[key]
+            assert row[v] == pytest.approx(mean, rel=1e-4, abs=tol), (name, key, v)
+            assert (row[f"{v}_low"], row[f"{v}_high"]) == pytest.approx((mean - half, mean + half), rel=1e-4,
+                                                                        abs=T_975_1 * tol), (name, key, v)
+            assert row["seeds"] == 2

@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 from . import provenance
+from .errors import FlextrapError
 from .jsonl import read_jsonl, write_json, write_jsonl, write_text
 
 
@@ -69,22 +70,52 @@ def fetch_task(name: str, out: str) -> None:
     GPU jobs evaluate it offline; writes what was fetched to `out`."""
     from lm_eval.tasks import TaskManager
 
-    tasks = TaskManager().load_task_or_group([name])
-    write_json(out, {"task": name, "subtasks": sorted(map(str, _leaves(tasks))),
+    try:
+        tasks = TaskManager().load([name])["tasks"]
+    except (ConnectionError, OSError) as err:
+        raise FlextrapError(f"lm-eval task {name!r}: its dataset could not be downloaded ({err}); "
+                            "run this rule on a machine with network access to the Hugging Face Hub") from None
+    write_json(out, {"task": name, "subtasks": sorted(tasks),
                      "protocol": provenance.record("fetch_general", {"task": name})})
 
 
-def _leaves(tasks) -> list:
-    out = []
-    for key, value in tasks.items():
-        out += _leaves(value) if isinstance(value, dict) else [key]
-    return out
+def shard_samples(tasks: dict, shard: int, shards: int) -> dict[str, list[int]]:
+    """lm-eval's `samples` for one shard of `tasks` ({name: Task}, the leaf tasks of a task
+    or group): document `shard`, `shard + shards`, ... of each."""
+    return {name: list(range(shard, len(task.eval_docs), shards)) for name, task in tasks.items()}
 
 
-def evaluate(model_spec: dict, task: str, include: str | None, s: dict, out: str, threads: int | None = None) -> dict:
-    """lm-eval's `simple_evaluate` of one task on the model of `model_spec` through the
-    adapter; writes lm-eval's results (its `results`, `n-samples`, `versions` and
-    `configs`) and the provenance to `out`."""
+def merge_shards(results: list[dict], task: str, metric: str) -> dict:
+    """One result from the shards' lm-eval results of `task`: each leaf task's `metric` as
+    the mean over all its documents (the shards' means weighted by their document
+    counts), and a group's as the mean over its leaves weighted by their sizes, lm-eval's
+    `weight_by_size` aggregation (MMLU's and MMLU-Pro's). Only mean metrics merge so;
+    another aggregation is an error."""
+    if len(results) == 1:  # lm-eval's own result, its standard errors included
+        return {k: results[0][k] for k in ("results", "n-samples", "versions", "configs")} | {"shards": 1}
+    key, counts, sums = f"{metric},none", {}, {}
+    for r in results:
+        for leaf, n in r["n-samples"].items():
+            aggregation = [m.get("aggregation", "mean") for m in r["configs"][leaf].get("metric_list", [])
+                           if m["metric"] == metric]
+            if aggregation and aggregation != ["mean"]:
+                raise FlextrapError(f"{leaf}: {metric} aggregates by {aggregation[0]}; only mean metrics merge over shards")
+            counts[leaf] = counts.get(leaf, 0) + n["effective"]
+            sums[leaf] = sums.get(leaf, 0.0) + r["results"][leaf][key] * n["effective"]
+    merged = {leaf: {key: sums[leaf] / counts[leaf]} for leaf in counts if counts[leaf]}
+    if task not in merged:  # a group: its leaves weighted by size
+        merged[task] = {key: sum(sums.values()) / sum(counts.values())}
+    return {"results": merged, "n-samples": {leaf: {"effective": n} for leaf, n in counts.items()},
+            "versions": results[0].get("versions", {}), "configs": results[0].get("configs", {}),
+            "shards": len(results)}
+
+
+def evaluate(model_spec: dict, task: str, include: str | None, s: dict, out: str, threads: int | None = None,
+             shard: tuple[int, int] = (0, 1)) -> dict:
+    """lm-eval's `simple_evaluate` of one task (shard `shard` = (index, count) of its
+    documents) on the model of `model_spec` through the adapter; writes lm-eval's
+    results (its `results`, `n-samples`, `versions` and `configs`) and the provenance to
+    `out`."""
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
@@ -94,11 +125,25 @@ def evaluate(model_spec: dict, task: str, include: str | None, s: dict, out: str
     set_threads(threads)
     model, tokenizer = load_model(model_spec, s.get("device", "auto"))
     manager = TaskManager(include_path=include) if include else TaskManager()
+    samples = None
+    if shard[1] > 1:
+        samples = shard_samples(manager.load([task])["tasks"], *shard)
+        if s["limit"] is not None:
+            samples = {name: docs[: s["limit"]] for name, docs in samples.items()}
     result = simple_evaluate(model=DiffusionLM(model, tokenizer, s), tasks=[task], task_manager=manager,
-                             num_fewshot=s["num_fewshot"], limit=s["limit"], random_seed=s["seed"],
-                             numpy_random_seed=s["seed"], torch_random_seed=s["seed"], fewshot_random_seed=s["seed"],
-                             log_samples=False)
+                             num_fewshot=s["num_fewshot"], limit=None if samples else s["limit"], samples=samples,
+                             random_seed=s["seed"], numpy_random_seed=s["seed"], torch_random_seed=s["seed"],
+                             fewshot_random_seed=s["seed"], log_samples=False)
     kept = {k: result[k] for k in ("results", "n-samples", "versions", "configs") if k in result}
     write_json(out, {**json.loads(json.dumps(kept, default=str)),
-                     "protocol": provenance.record("eval_general", s, model=model_spec, task=task)})
+                     "protocol": provenance.record("eval_general", s, model=model_spec, task=task, shard=list(shard))})
     return kept["results"][task]
+
+
+def merge_general(shard_paths: list[str], task: str, metric: str, out: str) -> dict:
+    """Rule merge_general: the shards of one evaluation as one lm-eval-style result."""
+    shards = [json.loads(Path(p).read_text()) for p in shard_paths]
+    merged = merge_shards(shards, task, metric)
+    write_json(out, {**merged, "protocol": provenance.record("merge_general", {"metric": metric}, task=task,
+                                                             shards=[s["protocol"] for s in shards])})
+    return merged["results"][task]

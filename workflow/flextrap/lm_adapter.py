@@ -37,6 +37,8 @@ def mc_loglikelihood(model, prompt_ids: torch.Tensor, completion_ids: torch.Tens
     averaged over rows and batches (the bound's estimate, not an exact likelihood)."""
     L, device = len(completion_ids), completion_ids.device
     full = torch.cat([prompt_ids, completion_ids])
+    if L == 1:  # every draw masks the one token: one row is the exact value (MMLU's letters)
+        samples = batch_size = 1
     total, batches = 0.0, max(samples // batch_size, 1)
     for _ in range(batches):
         k = int(torch.randint(1, L + 1, (), generator=generator))

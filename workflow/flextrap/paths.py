@@ -42,9 +42,12 @@ def model_check(seed, model, task, suffix="json") -> str:
     return _at(seed, "model_check", model, f"{task}.{suffix}")
 
 
-def general(seed, model, task) -> str:
-    """lm-eval's results of one task on one model (Table 6)."""
-    return _at(seed, "general", model, f"{task}.json")
+def general(seed, model, task, shard=None) -> str:
+    """lm-eval's results of one task on one model (Table 6), or of shard (index, count)
+    of its documents."""
+    if shard is None:
+        return _at(seed, "general", model, f"{task}.json")
+    return _at(seed, "general", model, task, f"shard{shard[0]}of{shard[1]}.json")
 
 
 def general_task(name) -> str:

@@ -366,6 +366,13 @@ class Plan:
         return [{"seed": s, "model": m, "task": t, "path": paths.general(s, m, t)}
                 for s in self.seeds for m in self.general_models() for t in self.config["general"]["tasks"]]
 
+    def general_shards(self, seed, model: str, task: str) -> list[str]:
+        n = self.config["general"]["tasks"][task]["shards"]
+        return [paths.general(seed, model, task, (i, n)) for i in range(n)]
+
+    def general_merge_settings(self, task: str) -> dict:
+        return {"metric": self.config["general"]["tasks"][task]["metric"]}
+
     def general_task_input(self, task: str) -> str:
         """What an evaluation of `task` needs first: the local task's directory, or the
         marker of lm-eval's task fetched into the cache."""

@@ -38,7 +38,11 @@ rule eval_general:
         model=lambda w: PLAN.model_input(w.model, w.seed),
         task=lambda w: PLAN.general_task_input(w.name),
     output:
-        paths.general("{seed}", "{model}", "{name}"),
+        paths.general("{seed}", "{model}", "{name}", ("{shard}", "{shards}")),
+    wildcard_constraints:
+        name=r"[^/]+",
+        shard=r"\d+",
+        shards=r"\d+",
     params:
         model=lambda w: as_json(PLAN.model_spec(w.model, w.seed)),
         include=lambda w: PLAN.general_include(w.name),
@@ -49,12 +53,33 @@ rule eval_general:
     conda:
         CONDA_ENV
     log:
-        paths.log("eval_general", "{model}", "{name}", seed="{seed}"),
+        paths.log("eval_general", "{model}", "{name}", "shard{shard}of{shards}", seed="{seed}"),
     benchmark:
-        paths.benchmark("eval_general", "{model}", "{name}", seed="{seed}")
+        paths.benchmark("eval_general", "{model}", "{name}", "shard{shard}of{shards}", seed="{seed}")
     shell:
         "python -m flextrap.stages.eval_general --model {params.model:q} --task {wildcards.name} "
-        "--include {params.include:q} --settings {params.settings:q} --out {output} --threads {threads} > {log} 2>&1"
+        "--include {params.include:q} --settings {params.settings:q} --shard {wildcards.shard} "
+        "--shards {wildcards.shards} --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule merge_general:
+    input:
+        lambda w: PLAN.general_shards(w.seed, w.model, w.name),
+    output:
+        paths.general("{seed}", "{model}", "{name}"),
+    wildcard_constraints:
+        name=r"[^/]+",
+    params:
+        inputs=lambda w: as_json(PLAN.general_shards(w.seed, w.model, w.name)),
+        settings=lambda w: as_json(PLAN.general_merge_settings(w.name)),
+    localrule: True
+    conda:
+        CONDA_ENV
+    log:
+        paths.log("merge_general", "{model}", "{name}", seed="{seed}"),
+    shell:
+        "python -m flextrap.stages.merge_general --inputs {params.inputs:q} --task {wildcards.name} "
+        "--settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule general_table:
