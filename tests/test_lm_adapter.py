@@ -7,7 +7,7 @@ import pytest
 import torch
 from replica_hub import replica_hub
 
-from flextrap.lm_adapter import DiffusionLM, cut_at_stop, mc_loglikelihood
+from flextrap.lm_adapter import DiffusionLM, cut_at_stop, mc_loglikelihood, shared_steps
 from flextrap.models import full_logits, load_model
 from flextrap.sampling import decode_answer, generate
 
@@ -49,11 +49,22 @@ def test_ar_loglikelihood_is_the_sum_of_each_positions_conditional_by_hand(model
     model, tok = models[name]
     lm = DiffusionLM(model, tok, SETTINGS)
     got = lm.loglikelihood([request(c, x) for c, x in PAIRS])
+    assert shared_steps([lm.encode_pair(*pair) for pair in (PAIRS[0], PAIRS[3])])[0][1].sum() < \
+        len(lm.encode_pair(*PAIRS[3])[1])  # two pairs here share their first steps
     for (context, continuation), (logp, greedy) in zip(PAIRS, got):
         ctx, cont = lm.encode_pair(context, continuation)
         assert tok(context + continuation, add_special_tokens=False).input_ids == ctx + cont
         want, want_greedy = by_hand(model, ctx, cont, tok.mask_token_id)
         assert logp == pytest.approx(want, abs=1e-4) and greedy == want_greedy
+
+
+def test_choices_sharing_a_start_compute_their_shared_steps_once():
+    ctx = [1, 2]
+    pairs = [(ctx, [5, 6, 7]), (ctx, [5, 6, 8]), (ctx, [5, 9, 7]), ([3, 2], [5, 6, 7])]
+    wanted, first = shared_steps(pairs)
+    assert wanted.tolist() == [[True, True, True], [False, False, True], [False, True, True], [True, True, True]]
+    assert first[1].tolist() == [[0, 0], [0, 1], [1, 2]] and first[2].tolist() == [[0, 0], [2, 1], [2, 2]]
+    assert first[3].tolist() == [[3, 0], [3, 1], [3, 2]]  # another context shares nothing
 
 
 def test_rolling_loglikelihood_scores_the_whole_text_after_the_start_token(models):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 
 from .errors import FlextrapError
@@ -28,3 +29,12 @@ def cli_entry(main):
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(1) from None
     return wrapped
+
+
+def table_command(doc: str, write_table, argv=None) -> None:
+    """A table rule's entry point: `write_table(inputs, settings, out_markdown, out_latex,
+    out_csv)` from `--inputs`, `--settings` (JSON) and the three output paths; prints the
+    Markdown it returns."""
+    args = parse_args(doc, ["inputs", "settings", "out-markdown", "out-latex", "out-csv"], argv)
+    print(write_table(json.loads(args.inputs), json.loads(args.settings), args.out_markdown, args.out_latex,
+                      args.out_csv))

@@ -94,8 +94,11 @@ class DiffusionLM(LM):
     def score_batch(self, pairs: list) -> list[tuple[float, bool]]:
         prompt = torch.tensor([p for p, _ in pairs], device=self.model_device)
         completion = torch.tensor([c for _, c in pairs], device=self.model_device)
+        wanted, first = shared_steps(pairs)
         logp, greedy = ar_logprobs(self.model, prompt, completion, self.mask_id, chunk=self.s["chunk"],
-                                   with_greedy=True)
+                                   positions=wanted.to(self.model_device), with_greedy=True)
+        rows, steps = first.unbind(-1)
+        logp, greedy = logp[rows, steps], greedy[rows, steps]
         if self.s["loglikelihood"] == "ar":
             return [(float(lp.sum()), bool(g.all())) for lp, g in zip(logp, greedy)]
         gen = torch.Generator().manual_seed(self.s["seed"])
@@ -119,6 +122,23 @@ class DiffusionLM(LM):
                            generator=[torch.Generator(self.model_device).manual_seed(self.s["seed"])], **self.s["sampler"])
             out.append(cut_at_stop(decode_answer(self.tokenizer, gen.answers[0].tolist()), gen_kwargs.get("until")))
         return out
+
+
+def shared_steps(pairs: list[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """AR step k of a pair (its input: the context, the first k continuation tokens, the
+    rest masked; its target: token k) is the same computation for every pair with the
+    same context and first k + 1 tokens, as the choices of one question share their
+    start. Returns `wanted` (pairs, L) bool, the steps to compute, and `first` (pairs, L,
+    2), the (pair, step) whose result each step takes."""
+    L = len(pairs[0][1])
+    wanted, first, seen = torch.zeros(len(pairs), L, dtype=torch.bool), torch.zeros(len(pairs), L, 2, dtype=torch.long), {}
+    for i, (ctx, cont) in enumerate(pairs):
+        for k in range(L):
+            key = (tuple(ctx), tuple(cont[:k + 1]))
+            if key not in seen:
+                seen[key], wanted[i, k] = (i, k), True
+            first[i, k] = torch.tensor(seen[key])
+    return wanted, first
 
 
 def cut_at_stop(text: str, until) -> str:

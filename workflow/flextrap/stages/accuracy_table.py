@@ -9,17 +9,13 @@ task (`flextrap.tables`); at paper scale the paper's reported rows are beside ou
 """
 from __future__ import annotations
 
-import json
-
-from flextrap.cli import cli_entry, parse_args
+from flextrap.cli import cli_entry, table_command
 from flextrap.tables import write_accuracy_table
 
 
 @cli_entry
 def main(argv=None) -> None:
-    args = parse_args(__doc__, ["inputs", "settings", "out-markdown", "out-latex", "out-csv"], argv)
-    print(write_accuracy_table(json.loads(args.inputs), json.loads(args.settings), args.out_markdown,
-                               args.out_latex, args.out_csv))
+    table_command(__doc__, write_accuracy_table, argv)
 
 
 if __name__ == "__main__":
