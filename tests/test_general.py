@@ -20,6 +20,7 @@ from flextrap.tasks import forks
 
 SETTINGS = {"loglikelihood": "ar", "mc_samples": 8, "mc_batch": 4, "batch_size": 8, "chunk": 64, "seed": 0,
             "num_fewshot": 0, "limit": None, "device": "cpu",
+            "decoder": "llada", "early_exit": False,
             "sampler": {"gen_length": 8, "steps": 8, "block_length": 4, "temperature": 0.0,
                         "remasking": "low_confidence"}}
 

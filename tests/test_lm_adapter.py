@@ -12,6 +12,7 @@ from flextrap.models import full_logits, load_model
 from flextrap.sampling import decode_answer, generate
 
 SETTINGS = {"loglikelihood": "ar", "mc_samples": 8, "mc_batch": 4, "batch_size": 4, "chunk": 5, "seed": 0,
+            "decoder": "llada", "early_exit": False,
             "sampler": {"gen_length": 8, "steps": 8, "block_length": 4, "temperature": 0.0,
                         "remasking": "low_confidence"}}
 PAIRS = [("a = 3 , b = 4 ; find b :", " first b = 4 . answer 4"), ("find a :", " answer 3"),
@@ -108,9 +109,10 @@ def test_monte_carlo_estimate_of_two_tokens_converges_to_the_bound_by_brute_forc
     assert est == pytest.approx(one + both, abs=0.02 * abs(one + both))
 
 
-def test_generation_is_the_samplers_answer_cut_before_the_first_stop_string(models):
+@pytest.mark.parametrize("early_exit", [False, True])
+def test_generation_is_the_samplers_answer_cut_before_the_first_stop_string(models, early_exit):
     model, tok = models["tiny"]
-    lm = DiffusionLM(model, tok, SETTINGS)
+    lm = DiffusionLM(model, tok, {**SETTINGS, "early_exit": early_exit})
     context = "a = 3 , b = 4 ; find b :"
     ids = tok(context, add_special_tokens=False).input_ids
     full = decode_answer(tok, generate(model, [ids], mask_id=tok.mask_token_id,

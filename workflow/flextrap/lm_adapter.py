@@ -10,8 +10,9 @@ models: general capability before and after JustGRPO (paper Table 6).
   AR-order conditional.
 - `loglikelihood_rolling(text)`: the AR-order log-likelihood of the whole text after
   the tokenizer's BOS (or EOS) token.
-- `generate_until(context, gen_kwargs)`: the project's sampler (`sample.DECODERS`) with
-  the configured order, length and temperature, cut before the first stop string.
+- `generate_until(context, gen_kwargs)`: the project's sampler (`sample.answered`) with
+  the configured decoder, order, length, temperature, batch size and early exit, cut
+  before the first stop string.
 
 Requests of equal context and continuation lengths share a batch, so no row is padded.
 """
@@ -25,7 +26,8 @@ from tqdm import tqdm
 
 from .grpo import ar_logprobs
 from .models import full_logits
-from .sampling import decode_answer, generate, model_device
+from .sample import Job, answered
+from .sampling import decode_answer, model_device
 
 
 def mc_loglikelihood(model, prompt_ids: torch.Tensor, completion_ids: torch.Tensor, mask_id: int, samples: int,
@@ -56,7 +58,8 @@ def mc_loglikelihood(model, prompt_ids: torch.Tensor, completion_ids: torch.Tens
 class DiffusionLM(LM):
     """A loaded model and tokenizer under settings `s`: `loglikelihood` (ar or
     monte_carlo), `mc_samples`, `mc_batch`, `batch_size`, `chunk` (rows per forward pass
-    of the AR likelihood), `seed`, `decoder` and `sampler` (as a sampling job's)."""
+    of the AR likelihood), `seed`, and `decoder`, `sampler` and `early_exit` (as a
+    sampling job's)."""
 
     def __init__(self, model, tokenizer, s: dict):
         super().__init__()
@@ -114,14 +117,19 @@ class DiffusionLM(LM):
 
     @torch.no_grad()
     def generate_until(self, requests) -> list[str]:
-        out = []
-        for r in tqdm(requests, desc="generate_until", unit="request", mininterval=10):
-            context, gen_kwargs = r.args
-            ids = self.tokenizer(context, add_special_tokens=False).input_ids
-            gen = generate(self.model, [ids], mask_id=self.mask_id,
-                           generator=[torch.Generator(self.model_device).manual_seed(self.s["seed"])], **self.s["sampler"])
-            out.append(cut_at_stop(decode_answer(self.tokenizer, gen.answers[0].tolist()), gen_kwargs.get("until")))
-        return out
+        """Every request's answer from the project's sampler (`sample.answered`: the
+        configured decoder, batch size and early exit), each row seeded `seed`, cut
+        before the first stop string."""
+        jobs = [Job({"id": i}, 0, self.s["seed"], self.tokenizer(r.args[0], add_special_tokens=False).input_ids)
+                for i, r in enumerate(requests)]
+        texts = [None] * len(jobs)
+        bar = tqdm(total=len(jobs), desc="generate_until", unit="request", mininterval=10)
+        for rows in answered(self.model, self.tokenizer, jobs, self.s):
+            for job, answer, _, _ in rows:
+                texts[job.record["id"]] = cut_at_stop(decode_answer(self.tokenizer, answer),
+                                                      requests[job.record["id"]].args[1].get("until"))
+            bar.update(len(rows))
+        return texts
 
 
 def shared_steps(pairs: list[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor]:

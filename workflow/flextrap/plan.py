@@ -397,7 +397,8 @@ class Plan:
         g = c["general"]
         keys = ("loglikelihood", "mc_samples", "mc_batch", "batch_size", "chunk", "limit", "seed")
         return {**{k: g[k] for k in keys}, "num_fewshot": g["tasks"][task]["num_fewshot"], "device": c["device"],
-                "sampler": greedy_sampler(c, g["gen_length"])}
+                "decoder": "llada", "sampler": greedy_sampler(c, g["gen_length"]),
+                "early_exit": c["evaluation"]["early_exit"]}
 
     def general_table_settings(self) -> dict:
         g = self.config["general"]

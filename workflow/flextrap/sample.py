@@ -134,11 +134,12 @@ def graded_record(job: Job, answer: list[int], trace: dict | None, nfe: int, tok
     return record
 
 
-def graded_records(batch: list, gen, tokenizer, task: str, code_limits: dict) -> list[dict]:
+def rows_of(batch: list, gen) -> list[tuple]:
+    """(job, answer ids, trace or None, forward passes) of each row of a drawn batch."""
     out = []
     for row, (job, answer) in enumerate(zip(batch, gen.answers.tolist())):
         trace = None if gen.trace is None else {f: gen.trace[f][row].tolist() for f in ("step", "entropy", "confidence")}
-        out.append(graded_record(job, answer, trace, int(gen.nfe[row]), tokenizer, task, code_limits))
+        out.append((job, answer, trace, int(gen.nfe[row])))
     return out
 
 
@@ -171,15 +172,20 @@ def append(path: Path, records: list[dict]) -> None:
         os.fsync(f.fileno())
 
 
-def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict):
-    """Yield lists of graded records (with traces) for the jobs not in `done`: per batch,
-    or, with `early_exit`, as rows finish under continuous batching
-    (`continuous.generate_continuous`; same records, fewer forward passes)."""
+def graded_records(batch: list, gen, tokenizer, task: str, code_limits: dict) -> list[dict]:
+    return [graded_record(*row, tokenizer, task, code_limits) for row in rows_of(batch, gen)]
+
+
+def answered(model, tokenizer, jobs: list, s: dict, skip=frozenset()):
+    """Yield lists of (job, answer ids, trace, forward passes) for the jobs whose
+    `job_key` is not in `skip`: per batch of `s["batch_size"]`, or, with `early_exit`, as
+    rows finish under continuous batching (`continuous.generate_continuous`; the same
+    answers, fewer forward passes). `s`: decoder, sampler, batch_size, early_exit."""
     if s["early_exit"] and s["decoder"] != "llada":
         raise ValueError("early_exit applies to LLaDA's sampler, not to a parallel rule "
                          "(those rows already leave the batch when complete)")
     for group, width in prompt_groups(model, tokenizer, jobs):
-        todo = [jobs[i] for i in group if job_key(jobs[i]) not in done]
+        todo = [jobs[i] for i in group if job_key(jobs[i]) not in skip]
         if not todo:
             continue
         if s["early_exit"]:
@@ -188,13 +194,18 @@ def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict
                                        eos_id=tokenizer.eos_token_id, pad_id=pad_id_of(tokenizer), width=width,
                                        **s["sampler"])
             for finished in rows:
-                yield [graded_record(todo[f.index], f.answer, f.trace, f.nfe, tokenizer, task, s["code_limits"])
-                       for f in finished]
+                yield [(todo[f.index], f.answer, f.trace, f.nfe) for f in finished]
             continue
         for i in range(0, len(todo), s["batch_size"]):
             batch = todo[i:i + s["batch_size"]]
-            gen = draw(model, tokenizer, batch, s["decoder"], s["sampler"], trace=True, width=width)
-            yield graded_records(batch, gen, tokenizer, task, s["code_limits"])
+            yield rows_of(batch, draw(model, tokenizer, batch, s["decoder"], s["sampler"], trace=True, width=width))
+
+
+def sampled_records(model, tokenizer, jobs: list, done: dict, task: str, s: dict):
+    """Yield lists of graded records (with traces) for the jobs not in `done`
+    (`answered`)."""
+    for rows in answered(model, tokenizer, jobs, s, skip=done):
+        yield [graded_record(*row, tokenizer, task, s["code_limits"]) for row in rows]
 
 
 def run_shard(model, tokenizer, records: list, task: str, s: dict, out: Path) -> list[dict]:
