@@ -124,7 +124,7 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     for name in ["passk_curves.png", "coverage.png", "bypassed_tokens.png", "connective_entropy.png",
                  "reward_curve.png", "training_efficiency.png", "passk_vs_temperature.png",
                  "passk_by_remasking.png", "ablation.csv", "temperature.csv", "parallel_decoding.png", "passk.csv", "coverage.csv", "bypass.csv",
-                 "connective_entropy.csv", "accuracy.csv", "parallel.csv"]:
+                 "connective_entropy.csv", "accuracy.csv", "parallel.csv", "general.csv"]:
         assert f'"filename": "{name}"' in html, name
     assert "only under one order" in html  # a caption, rendered with the model and task filled in
 
