@@ -157,8 +157,8 @@ def assert_early_exit_changes_no_result(workdir, task, *overlays):
         assert (workdir / "results" / name).read_text() == (full / "results" / name).read_text(), name
     rerun_shards = {p.relative_to(full) for p in (full / "results").rglob("shard*.json*")
                     if p.stat().st_mtime > (full / "no_early_exit_started").stat().st_mtime}
-    sampled = {p.relative_to(workdir) for seed in workdir.glob("results/seed*")
-               for p in (seed / "samples" / "tiny" / task).rglob("shard*.jsonl")}
+    sampled = {p.relative_to(workdir) for seed in workdir.glob("results/seed*") for order in ("ar", "arbitrary")
+               for p in (seed / "samples" / "tiny" / task / order).rglob("shard*.jsonl")}  # not the sweeps
     evaluated = {p.relative_to(workdir) for seed in workdir.glob("results/seed*")
                  for m in ("tiny", f"tiny-justgrpo-{task}")  # Table 1's models
                  for p in (seed / "eval" / m).rglob("shard*.json*")}
@@ -184,7 +184,7 @@ FORKS_TWO_SEEDS = {  # config/forks.yaml on config/ci.yaml, two seeds, smaller s
                          "remasking": {"n_samples": 2, "max_problems": 4}}},
     "justgrpo": {"shared": {"steps": 2, "heldout": {"every": 2, "max_problems": 8}}},
     "evaluation": {"max_problems": 16, "shards": 1},
-    "parallel": {"max_problems": 8, "shards": 1},
+    "parallel": {"rules": {"eb": [0.0, 1.0], "top_k": None, "threshold": None}, "max_problems": 8, "shards": 1},
     "general": {"local": {"forks_choice": {"max_problems": 16}}},
 }
 POOLED = {"passk/tiny/forks/passk.csv": (["order", "k"], ["pass_at_k"]),

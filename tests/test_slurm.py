@@ -29,7 +29,7 @@ SMALL = {
     "justgrpo": {"shared": {"steps": 2, "checkpoint_every": 1, "prompts_per_step": 2, "group_size": 2,
                             "heldout": {"every": 1, "max_problems": 4}}},
     "evaluation": {"gen_lengths": [48], "max_problems": 8, "shards": 1},
-    "parallel": {"rules": {"eb": [1.0]}, "max_problems": 8, "shards": 1},
+    "parallel": {"rules": {"eb": [1.0], "top_k": None, "threshold": None}, "max_problems": 8, "shards": 1},
     "general": {"tasks": {"synthetic_choice": {"shards": 1}}, "local": {"synthetic_choice": {"max_problems": 8}}},
 }
 # Files that must be identical between the two runs (timings excluded).
@@ -40,8 +40,9 @@ SAME_FILES = ["data/synthetic/test.jsonl", "seed0/models/tiny/model.safetensors"
 SUBMITTED = {"pretrain_tiny", "model_check", "slot_probe", "sample", "pass_at_k", "pass_at_k_sweep", "entropy_stats",
              "train_justgrpo", "eval_accuracy", "eval_parallel", "eval_general"}
 # what the local run makes to compare with (the cluster run makes everything)
-LOCAL_TARGETS = SAME_FILES + ["seed0/probe/tiny-justgrpo-synthetic/synthetic.json", "tables/parallel.csv",
-                              "figures/parallel_decoding.pdf", "tables/general.csv"]
+LOCAL_TARGETS = [name.removesuffix("/model.safetensors") for name in SAME_FILES] + [  # (a model is a directory)
+    "seed0/probe/tiny-justgrpo-synthetic/synthetic.json", "tables/parallel.csv", "figures/parallel_decoding.pdf",
+    "tables/general.csv"]
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"no SLURM test cluster: {available()}")
 
