@@ -37,7 +37,8 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     # Issue 2's target was Pass@1 in [0.15, 0.7] at T=0.6, arbitrary order. On the balanced
     # task (no constant-answer shortcut) the tiny model measures about 0.09-0.15, below it
     # (docs/results.md, "The tiny model, measured"); this bound checks that pretraining works at all
-    # (an untrained model scores 0: it does not even write "answer <value>").
+    # (an untrained model scores 0: it does not even write "answer <value>"). Measured at CI size on
+    # the development machine: 0.135 after 1000 steps, 0.1225 after 2000.
     assert 0.05 <= card["pass@1"] <= 0.7
     assert (results / "seed0" / "logs" / "pretrain_tiny" / "tiny.log").exists()
     # Sec. 3 analyses from real samples of the tiny model, both orders.
