@@ -59,7 +59,9 @@ def test_missing_local_model_is_a_clear_error(tmp_path):
 
 
 def test_hub_model_offline_is_a_clear_error(monkeypatch):
+    import huggingface_hub.constants
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read once, at import
     spec = {"hf_id": "GSAI-ML/LLaDA-8B-Instruct", "revision": "08b83a6feb34df1a6011b80c3c00c7563e963b07",
             "trust_remote_code": True, "mask_token_id": 126336}
     with pytest.raises(FlextrapError, match="could not load model GSAI-ML/LLaDA-8B-Instruct.*Pre-download"):
