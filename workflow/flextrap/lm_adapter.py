@@ -138,15 +138,12 @@ def shared_steps(pairs: list[tuple[list[int], list[int]]]) -> tuple[torch.Tensor
     same context and first k + 1 tokens, as the choices of one question share their
     start. Returns `wanted` (pairs, L) bool, the steps to compute, and `first` (pairs, L,
     2), the (pair, step) whose result each step takes."""
-    L = len(pairs[0][1])
-    wanted, first, seen = torch.zeros(len(pairs), L, dtype=torch.bool), torch.zeros(len(pairs), L, 2, dtype=torch.long), {}
+    seen, first = {}, []
     for i, (ctx, cont) in enumerate(pairs):
-        for k in range(L):
-            key = (tuple(ctx), tuple(cont[:k + 1]))
-            if key not in seen:
-                seen[key], wanted[i, k] = (i, k), True
-            first[i, k] = torch.tensor(seen[key])
-    return wanted, first
+        first.append([seen.setdefault((tuple(ctx), tuple(cont[:k + 1])), (i, k)) for k in range(len(cont))])
+    first = torch.tensor(first, dtype=torch.long)
+    steps = torch.arange(first.shape[1])
+    return (first[..., 0] == torch.arange(len(pairs))[:, None]) & (first[..., 1] == steps), first
 
 
 def cut_at_stop(text: str, until) -> str:

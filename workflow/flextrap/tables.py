@@ -80,9 +80,8 @@ def cells(df: pd.DataFrame, tasks: list[str], lengths: list[int]) -> list[list[s
     return out
 
 
-def markdown(header: list[str], body: list[list[str]], lengths: list[int]) -> str:
-    lines = [f"Accuracy (%) at generation lengths {' / '.join(map(str, lengths))}.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def markdown(caption: str, header: list[str], body: list[list[str]]) -> str:
+    lines = [caption, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n"
 
 
@@ -102,7 +101,7 @@ def write_accuracy_table(paths: list[str], s: dict, out_markdown: str, out_latex
     write_text(out_csv, df.to_csv(index=False, float_format="%.2f"))
     header, body = ["method"] + s["tasks"], cells(df, s["tasks"], s["gen_lengths"])
     write_text(out_latex, latex(header, body))
-    text = markdown(header, body, s["gen_lengths"])
+    text = markdown(f"Accuracy (%) at generation lengths {' / '.join(map(str, s['gen_lengths']))}.", header, body)
     write_text(out_markdown, text)
     return text
 
@@ -129,7 +128,8 @@ def general_rows(inputs: list[dict], s: dict) -> pd.DataFrame:
         value = result["results"][item["task"]][f"{metric},none"]
         rows.append({"seed": item["seed"], "method": s["models"][item["model"]], "source": "measured",
                      "task": item["task"], "metric": metric, "score": 100 * value,
-                     "problems": result.get("n-samples", {}).get(item["task"], {}).get("effective")})
+                     # documents of the task, or of a group's tasks (lm-eval counts only those)
+                     "problems": sum(n["effective"] for n in result["n-samples"].values())})
     df = by_seed(rows, "general", s["confidence"])
     if s["reported"]:
         df = pd.concat([pd.DataFrame([{"seed": None, "method": m, "source": "reported", "task": t,
@@ -151,8 +151,6 @@ def write_general_table(inputs: list[dict], s: dict, out_markdown: str, out_late
                     [f"{scores[t]:.1f}" if t in scores else "-" for t in s["metrics"]])
     header = ["method"] + list(s["metrics"])
     write_text(out_latex, latex(header, body))
-    lines = ["Score (%) of each lm-evaluation-harness task (its metric in the CSV).", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    text = "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n"
+    text = markdown("Score (%) of each lm-evaluation-harness task (its metric in the CSV).", header, body)
     write_text(out_markdown, text)
     return text
