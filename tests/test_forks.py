@@ -15,7 +15,9 @@ from flextrap.plan import Plan
 from flextrap.tasks import fork_words, forks, prepare, slot_layout
 
 FORKS = {"templates": ["plain"], "generator": {"seed": 3, "n_train": 400, "n_test": 60, "moves": 3, "steps": 3,
-                                               "modulus": 10, "right_multisets": [1, 2]}}
+                                               "modulus": 10, "right_multisets": [1, 2],
+                                               "move_words": "letters"}}
+CONSTANTS = {**FORKS, "generator": {**FORKS["generator"], "move_words": "constants"}}
 
 
 def every_path(record) -> list[str]:
@@ -25,9 +27,10 @@ def every_path(record) -> list[str]:
             for p in itertools.product(range(len(names)), repeat=record["steps"])]
 
 
-def test_problems_have_forks_that_decide_success_and_balanced_targets():
-    train, test = prepare("forks", "train", FORKS), prepare("forks", "test", FORKS)
-    assert train == prepare("forks", "train", FORKS) and len(train) == 400 and len(test) == 60
+@pytest.mark.parametrize("spec", [FORKS, CONSTANTS], ids=["letters", "constants"])
+def test_problems_have_forks_that_decide_success_and_balanced_targets(spec):
+    train, test = prepare("forks", "train", spec), prepare("forks", "test", spec)
+    assert train == prepare("forks", "train", spec) and len(train) == 400 and len(test) == 60
     assert not {r["question"] for r in train} & {r["question"] for r in test}
     for r in train + test:
         paths = every_path(r)
@@ -42,7 +45,7 @@ def test_problems_have_forks_that_decide_success_and_balanced_targets():
 
 
 def test_training_solutions_spread_over_the_right_paths():
-    records = forks.generate(3000, seed=9, moves=3, steps=3, modulus=10, right_multisets=(1, 2))
+    records = forks.generate(3000, seed=9, moves=3, steps=3, modulus=10, right_multisets=(1, 2), move_words="letters")
     seen = collections.Counter()
     for r in records:
         if r["n_right_paths"] == 3:  # one multiset {a, a, b}: three orders, each a third of the time
@@ -72,13 +75,42 @@ def test_the_grader_follows_the_path(text, why):
     assert verdict.pass_rate == float(why is None)
 
 
+@pytest.mark.parametrize("text, why", [
+    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", None),
+    ("+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 7", "a wrong path"),
+    ("+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 9", "the target written after a wrong path"),
+    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 1 . end 9", "wrong arithmetic"),
+    ("+5 4 = 9 . +4 9 = 3 . +6 3 = 9 . end 9", "moves the prompt does not offer"),
+    ("+5 4 + 5 = 9 . +3 9 + 3 = 2 . +7 2 + 7 = 9 . end 9", "the other variant's steps"),
+    ("+5 4 = 9 . +3 9 = 2 . end 2", "too few steps"),
+    ("5 4 = 9 . 3 9 = 2 . 7 2 = 9 . end 9", "constants without the move's sign"),
+])
+def test_the_grader_follows_a_path_of_constant_moves(text, why):
+    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9"}
+    assert grade("forks", record, text).correct is (why is None), why
+
+
+def test_both_move_words_write_the_same_problems():
+    letters = forks.generate(300, seed=5, moves=3, steps=3, modulus=10, right_multisets=(1, 2), move_words="letters")
+    constants = forks.generate(300, seed=5, moves=3, steps=3, modulus=10, right_multisets=(1, 2),
+                               move_words="constants")
+    for a, b in zip(letters, constants):
+        assert (a["start"], a["answer"], a["n_right_paths"]) == (b["start"], b["answer"], b["n_right_paths"])
+        assert list(a["moves"].values()) == list(b["moves"].values()) and list(b["moves"]) == [
+            f"+{k}" for k in b["moves"].values()]
+        assert b["question"].startswith("moves +") and len(b["solution"].split()) == 5 * 3 + 2
+
+
 def test_fork_tokens_and_slots_come_from_the_generator():
     assert fork_words("forks", FORKS, ["So"]) == ["A", "B", "C"]
+    assert fork_words("forks", CONSTANTS, ["So"]) == [f"+{k}" for k in range(1, 10)]
     assert fork_words("synthetic", {}, ["So"]) == ["first", "then", "so", "therefore"]
     assert fork_words("gsm8k", {}, ["So", "Thus"]) == ["So", "Thus"]
     slots, names = slot_layout("forks")
     assert names("C 4 + 5 = 9 . A 9 + 3 = 2 . end 2") == [
         "move", "x", None, "k", None, "y", None, "move", "x", None, "k", None, "y", None, None, "V"]
+    assert names("+5 4 = 9 . +3 9 = 2 . end 2") == [
+        "move", "x", None, "y", None, "move", "x", None, "y", None, None, "V"]
     assert set(slots) == {"move", "x", "k", "y", "V"} and slot_layout("gsm8k") is None
 
 
@@ -94,7 +126,7 @@ def test_the_forks_config_runs_every_stage_on_forks_over_three_seeds():
     check_config(config, ROOT / "config" / "schema.yaml")
     assert list(config["tasks"]) == ["forks"] and config["seeds"]["values"] == [0, 1, 2]
     plan = Plan(config)
-    assert plan.entropy_settings("tiny", "forks")["connectives"] == ["A", "B", "C"]
+    assert plan.entropy_settings("tiny", "forks")["connectives"] == [f"+{k}" for k in range(1, 10)]
     assert sorted(plan.trained) == ["tiny-justgrpo-forks", "tiny-justgrpo-forks-random"]
     assert plan.slot_probe_outputs() == [f"results/seed{s}/probe/{m}/forks.json" for s in (0, 1, 2)
                                          for m in ("tiny", "tiny-justgrpo-forks")]

@@ -20,12 +20,20 @@ Grading follows the path, not a final word (`check_path`): the moves must be the
 prompt's, every step's arithmetic right, exactly `steps` steps from the start, and the
 `end` value the target. The layout is fixed (moves, start and target at fixed prompt
 positions), as in the `synthetic` task. Everything is word-level.
+
+How a move is written is the generator's `move_words` (`MOVE_WORDS`): `letters` names
+the moves A, B, C in the prompt (`A = 3`) and in every step (`A 4 + 3 = 7 .`), so a step
+needs the letter's constant looked up; `constants` writes each move as the constant it
+adds (`+3`: prompt `moves +3 , +7 , +5 ; ...`, step `+3 4 = 7 .`), so the fork token
+itself carries the constant and nothing has to be bound to a name.
 """
 from __future__ import annotations
 
 import itertools
 import random
 from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import FlextrapError
 from . import layout
@@ -34,14 +42,44 @@ KIND = "forks"  # graded by following the path (`check_path`)
 NEEDS_HUB = False
 MOVE_NAMES = "ABCDEFGH"
 END_WORD = "end"
-# The words of one step, `M x + k = y .`, by slot; the solution ends with `end V`.
-STEP_SLOTS = ("move", "x", "+", "k", "=", "y", ".")
 SLOTS = ("move", "x", "k", "y", "V")
 
 
+@dataclass(frozen=True)
+class MoveWords:
+    """One way to write the moves: the slots of a step's words (the solution ends with
+    `end V`), the text of a step, and of the prompt's list of moves."""
+    step_slots: tuple[str, ...]
+    step: Callable[[str, int, int, int], str]      # (move word, x, constant, y) -> words
+    offer: Callable[[list[str], list[int]], str]   # (move words, constants) -> prompt start
+
+
+MOVE_WORDS = {
+    "letters": MoveWords(("move", "x", "+", "k", "=", "y", "."),
+                         lambda m, x, k, y: f"{m} {x} + {k} = {y} .",
+                         lambda names, ks: " , ".join(f"{n} = {k}" for n, k in zip(names, ks))),
+    "constants": MoveWords(("move", "x", "=", "y", "."),
+                           lambda m, x, k, y: f"{m} {x} = {y} .",
+                           lambda names, ks: "moves " + " , ".join(names)),
+}
+
+
+def move_names(style: str, constants: list[int]) -> list[str]:
+    """The words naming the moves whose constants are `constants`."""
+    return list(MOVE_NAMES[:len(constants)]) if style == "letters" else [f"+{k}" for k in constants]
+
+
+def style_of(names) -> str:
+    """Which `MOVE_WORDS` entry wrote a problem (or solution) whose move words are `names`."""
+    return "constants" if all(n.startswith("+") for n in names) else "letters"
+
+
 def fork_words(spec: dict) -> tuple[str, ...]:
-    """The fork tokens of the task as configured: its move letters."""
-    return tuple(MOVE_NAMES[:spec["generator"]["moves"]])
+    """The fork tokens of the task as configured: every word that can name a move."""
+    g = spec["generator"]
+    if g["move_words"] == "letters":
+        return tuple(MOVE_NAMES[:g["moves"]])
+    return tuple(move_names("constants", list(range(1, g["modulus"]))))
 
 
 def right_multisets(constants: list[int], start: int, target: int, steps: int, modulus: int) -> list[tuple]:
@@ -56,17 +94,17 @@ def right_paths(multisets: list[tuple]) -> list[tuple]:
 
 
 def path_text(names: list[str], constants: list[int], start: int, path: tuple, modulus: int) -> str:
-    """`M x + k = y .` per move of `path`, then `end <value>`."""
-    words, value = [], start
+    """One step per move of `path` (`MOVE_WORDS`), then `end <value>`."""
+    words, value, step = [], start, MOVE_WORDS[style_of(names)].step
     for i in path:
         after = (value + constants[i]) % modulus
-        words.append(f"{names[i]} {value} + {constants[i]} = {after} .")
+        words.append(step(names[i], value, constants[i], after))
         value = after
     return " ".join(words + [f"{END_WORD} {value}"])
 
 
 def write_prompt(names: list[str], constants: list[int], start: int, target: int, steps: int) -> str:
-    moves = " , ".join(f"{n} = {k}" for n, k in zip(names, constants))
+    moves = MOVE_WORDS[style_of(names)].offer(names, constants)
     return f"{moves} ; start {start} ; reach {target} in {steps} :"
 
 
@@ -84,15 +122,16 @@ def targets_with_forks(constants: list[int], start: int, steps: int, modulus: in
 
 
 def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_multisets: tuple[int, int],
-             exclude: set[str] | None = None) -> list[dict]:
+             move_words: str, exclude: set[str] | None = None) -> list[dict]:
     """`n` distinct problems (deterministic in `seed`), targets balanced over 0..modulus-1
     (each at most ceil(n / modulus) times); prompts in `exclude` are skipped."""
     if not 1 <= moves <= len(MOVE_NAMES) or moves >= modulus:
         raise FlextrapError(f"tasks.forks.generator.moves: between 1 and {min(len(MOVE_NAMES), modulus - 1)}")
-    rng, names = random.Random(seed), list(MOVE_NAMES[:moves])
+    rng = random.Random(seed)
     seen, per_target, cap, records = set(exclude or ()), Counter(), -(-n // modulus), []
     while len(records) < n:
         constants, start = rng.sample(range(1, modulus), moves), rng.randrange(modulus)
+        names = move_names(move_words, constants)
         choices = {t: m for t, m in targets_with_forks(constants, start, steps, modulus, right_multisets).items()
                    if per_target[t] < cap}
         if not choices:
@@ -117,7 +156,7 @@ def load(split: str, spec: dict) -> list[dict]:
     """Train and test are generated from different seeds; test excludes train prompts."""
     g = spec["generator"]
     kwargs = dict(moves=g["moves"], steps=g["steps"], modulus=g["modulus"],
-                  right_multisets=tuple(g["right_multisets"]))
+                  right_multisets=tuple(g["right_multisets"]), move_words=g["move_words"])
     train = generate(g["n_train"], seed=g["seed"], **kwargs)
     if split == "train":
         return train
@@ -128,15 +167,19 @@ def check_path(record: dict, text: str) -> tuple[bool, str | None]:
     """(right, the value after `end` or None): is `text` exactly a right path of the
     problem (the prompt's moves, every sum right mod `modulus`, `steps` steps from the
     start, ending at the target)? Nothing but the path counts: any other word fails it."""
-    words = text.split()
+    words, moves = text.split(), record["moves"]
+    style = MOVE_WORDS[style_of(moves)]
     end = words[-1] if len(words) >= 2 and words[-2] == END_WORD else None
-    if len(words) != len(STEP_SLOTS) * record["steps"] + 2 or end is None:
+    width = len(style.step_slots)
+    if len(words) != width * record["steps"] + 2 or end is None:
         return False, end
-    value, moves = record["start"], record["moves"]
+    value = record["start"]
     for step in range(record["steps"]):
-        move, x, plus, k, eq, y, dot = words[step * len(STEP_SLOTS):(step + 1) * len(STEP_SLOTS)]
-        after = (value + moves.get(move, 0)) % record["modulus"]
-        if move not in moves or (x, plus, k, eq, y, dot) != (str(value), "+", str(moves[move]), "=", str(after), "."):
+        written = words[step * width:(step + 1) * width]
+        if written[0] not in moves:
+            return False, end
+        after = (value + moves[written[0]]) % record["modulus"]
+        if written != style.step(written[0], value, moves[written[0]], after).split():
             return False, end
         value = after
     return end == str(value) == record["answer"], end
@@ -144,4 +187,5 @@ def check_path(record: dict, text: str) -> tuple[bool, str | None]:
 
 def slot_names(solution: str) -> list[str | None]:
     """The slot of every word of a solution (None for `+`, `=`, `.` and `end`)."""
-    return layout.slot_names(solution, STEP_SLOTS, SLOTS, END_WORD, "forks")
+    step_slots = MOVE_WORDS[style_of(solution.split()[:1])].step_slots
+    return layout.slot_names(solution, step_slots, SLOTS, END_WORD, "forks")
