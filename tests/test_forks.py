@@ -16,18 +16,19 @@ from flextrap.tasks import fork_words, forks, prepare, slot_layout
 
 FORKS = {"templates": ["plain"], "generator": {"seed": 3, "n_train": 400, "n_test": 60, "moves": 3, "steps": 3,
                                                "modulus": 10, "right_multisets": [1, 2],
-                                               "move_words": "letters"}}
-CONSTANTS = {**FORKS, "generator": {**FORKS["generator"], "move_words": "constants"}}
+                                               "step_style": "letters"}}
+CONSTANTS = {**FORKS, "generator": {**FORKS["generator"], "step_style": "constants"}}
+TOTALS = {**FORKS, "generator": {**FORKS["generator"], "step_style": "totals"}}
 
 
 def every_path(record) -> list[str]:
     names = list(record["moves"])
     constants = [record["moves"][n] for n in names]
-    return [forks.path_text(names, constants, record["start"], p, record["modulus"])
+    return [forks.path_text(record["step_style"], names, constants, record["start"], p, record["modulus"])
             for p in itertools.product(range(len(names)), repeat=record["steps"])]
 
 
-@pytest.mark.parametrize("spec", [FORKS, CONSTANTS], ids=["letters", "constants"])
+@pytest.mark.parametrize("spec", [FORKS, CONSTANTS, TOTALS], ids=["letters", "constants", "totals"])
 def test_problems_have_forks_that_decide_success_and_balanced_targets(spec):
     train, test = prepare("forks", "train", spec), prepare("forks", "test", spec)
     assert train == prepare("forks", "train", spec) and len(train) == 400 and len(test) == 60
@@ -39,13 +40,13 @@ def test_problems_have_forks_that_decide_success_and_balanced_targets(spec):
         openings = {p.split()[0] for p in right}
         assert openings < set(r["moves"])  # some first move cannot succeed
         assert forks.check_path(r, r["solution"]) == (True, r["answer"])
-        assert r["question"] == forks.write_prompt(list(r["moves"]), list(r["moves"].values()), r["start"],
-                                                   int(r["answer"]), 3)
+        assert r["question"] == forks.write_prompt(r["step_style"], list(r["moves"]), list(r["moves"].values()),
+                                                   r["start"], int(r["answer"]), 3)
     assert max(collections.Counter(r["answer"] for r in train).values()) == 40  # ceil(400 / 10) per target
 
 
 def test_training_solutions_spread_over_the_right_paths():
-    records = forks.generate(3000, seed=9, moves=3, steps=3, modulus=10, right_multisets=(1, 2), move_words="letters")
+    records = forks.generate(3000, seed=9, moves=3, steps=3, modulus=10, right_multisets=(1, 2), step_style="letters")
     seen = collections.Counter()
     for r in records:
         if r["n_right_paths"] == 3:  # one multiset {a, a, b}: three orders, each a third of the time
@@ -69,7 +70,8 @@ def test_training_solutions_spread_over_the_right_paths():
     ("", "nothing"),
 ])
 def test_the_grader_follows_the_path(text, why):
-    record = {"moves": {"A": 3, "B": 7, "C": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9"}
+    record = {"moves": {"A": 3, "B": 7, "C": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
+              "step_style": "letters"}
     verdict = grade("forks", record, text)
     assert verdict.correct is (why is None), why
     assert verdict.pass_rate == float(why is None)
@@ -86,24 +88,40 @@ def test_the_grader_follows_the_path(text, why):
     ("5 4 = 9 . 3 9 = 2 . 7 2 = 9 . end 9", "constants without the move's sign"),
 ])
 def test_the_grader_follows_a_path_of_constant_moves(text, why):
-    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9"}
+    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
+              "step_style": "constants"}
     assert grade("forks", record, text).correct is (why is None), why
 
 
-def test_both_move_words_write_the_same_problems():
-    letters = forks.generate(300, seed=5, moves=3, steps=3, modulus=10, right_multisets=(1, 2), move_words="letters")
-    constants = forks.generate(300, seed=5, moves=3, steps=3, modulus=10, right_multisets=(1, 2),
-                               move_words="constants")
-    for a, b in zip(letters, constants):
-        assert (a["start"], a["answer"], a["n_right_paths"]) == (b["start"], b["answer"], b["n_right_paths"])
-        assert list(a["moves"].values()) == list(b["moves"].values()) and list(b["moves"]) == [
-            f"+{k}" for k in b["moves"].values()]
-        assert b["question"].startswith("moves +") and len(b["solution"].split()) == 5 * 3 + 2
+@pytest.mark.parametrize("text, why", [
+    ("+5 = 9 . +3 = 2 . +7 = 9 . end 9", None),
+    ("+3 = 7 . +5 = 2 . +5 = 7 . end 7", "a wrong path"),
+    ("+5 = 9 . +3 = 2 . +7 = 1 . end 9", "wrong arithmetic"),
+    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", "the constants style's steps"),
+    ("+5 = 9 . +4 = 3 . +6 = 9 . end 9", "moves the prompt does not offer"),
+])
+def test_the_grader_follows_a_path_of_totals(text, why):
+    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
+              "step_style": "totals"}
+    assert grade("forks", record, text).correct is (why is None), why
+
+
+def test_every_step_style_writes_the_same_problems():
+    def made(style):
+        return forks.generate(300, seed=5, moves=3, steps=3, modulus=10, right_multisets=(1, 2), step_style=style)
+
+    letters = made("letters")
+    for style, step_words in (("constants", 5), ("totals", 4)):
+        for a, b in zip(letters, made(style)):
+            assert (a["start"], a["answer"], a["n_right_paths"]) == (b["start"], b["answer"], b["n_right_paths"])
+            assert list(a["moves"].values()) == list(b["moves"].values()) and list(b["moves"]) == [
+                f"+{k}" for k in b["moves"].values()]
+            assert b["question"].startswith("moves +") and len(b["solution"].split()) == step_words * 3 + 2
 
 
 def test_fork_tokens_and_slots_come_from_the_generator():
     assert fork_words("forks", FORKS, ["So"]) == ["A", "B", "C"]
-    assert fork_words("forks", CONSTANTS, ["So"]) == [f"+{k}" for k in range(1, 10)]
+    assert fork_words("forks", CONSTANTS, ["So"]) == fork_words("forks", TOTALS, []) == [f"+{k}" for k in range(1, 10)]
     assert fork_words("synthetic", {}, ["So"]) == ["first", "then", "so", "therefore"]
     assert fork_words("gsm8k", {}, ["So", "Thus"]) == ["So", "Thus"]
     slots, names = slot_layout("forks")
@@ -111,6 +129,7 @@ def test_fork_tokens_and_slots_come_from_the_generator():
         "move", "x", None, "k", None, "y", None, "move", "x", None, "k", None, "y", None, None, "V"]
     assert names("+5 4 = 9 . +3 9 = 2 . end 2") == [
         "move", "x", None, "y", None, "move", "x", None, "y", None, None, "V"]
+    assert names("+5 = 9 . +3 = 2 . end 2") == ["move", None, "y", None, "move", None, "y", None, None, "V"]
     assert set(slots) == {"move", "x", "k", "y", "V"} and slot_layout("gsm8k") is None
 
 

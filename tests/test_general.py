@@ -27,15 +27,21 @@ SETTINGS = {"loglikelihood": "ar", "mc_samples": 8, "mc_batch": 4, "batch_size":
 
 def test_wrong_endings_change_the_last_result_and_the_answer_together():
     rng = random.Random(0)
-    for solution, check in [("first p = a + b = 3 + 5 = 8 . answer 8", None),
-                            ("C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9", forks.check_path)]:
+    moves = {"letters": {"A": 3, "B": 7, "C": 5}, "constants": {"+3": 3, "+7": 7, "+5": 5}}
+    moves["totals"] = moves["constants"]
+    for solution, style in [("first p = a + b = 3 + 5 = 8 . answer 8", None),
+                            ("C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9", "letters"),
+                            ("+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", "constants"),
+                            ("+5 = 9 . +3 = 2 . +7 = 9 . end 9", "totals")]:
         wrong = wrong_endings(solution, 10, 3, rng)
         assert len(set(wrong)) == 3 and solution not in wrong
         for w in wrong:
             a, b = w.split(), solution.split()
             assert [i for i in range(len(a)) if a[i] != b[i]] == [len(a) - 4, len(a) - 1] and a[-4] == a[-1]
-    record = {"moves": {"A": 3, "B": 7, "C": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9"}
-    assert not any(forks.check_path(record, w)[0] for w in wrong)  # every copy's last sum is wrong
+        if style:
+            record = {"moves": moves[style], "start": 4, "steps": 3, "modulus": 10, "answer": "9", "step_style": style}
+            assert forks.check_path(record, solution)[0]
+            assert not any(forks.check_path(record, w)[0] for w in wrong)  # every copy's last sum is wrong
     rows = choice_records([{"id": "x", "prompts": {"plain": "q"}, "solution": solution}] * 20, 10, 4, seed=1)
     assert all(r["choices"][r["label"]] == solution and len(r["choices"]) == 4 for r in rows)
     assert len({r["label"] for r in rows}) > 1  # the gold position varies

@@ -73,17 +73,16 @@ def test_a_model_that_predicts_the_mask_token_scores_zero():
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in real.values())
 
 
-@pytest.mark.parametrize("move_words", ["letters", "constants"])
-def test_the_probe_scores_the_forks_tasks_own_slots(move_words):
+@pytest.mark.parametrize("step_style, absent", [("letters", set()), ("constants", {"k"}), ("totals", {"k", "x"})])
+def test_the_probe_scores_the_forks_tasks_own_slots(step_style, absent):
     from flextrap.tasks import forks, prepare
 
     recs = prepare("forks", "test", {"templates": ["plain"], "generator": {
         "seed": 1, "n_train": 5, "n_test": 7, "moves": 3, "steps": 3, "modulus": 10, "right_multisets": [1, 2],
-        "move_words": move_words}})
+        "step_style": step_style}})
     tok = build_word_tokenizer([r["prompts"]["plain"] + " " + r["solution"] for r in recs])
     gold, _, _ = encode(recs, tok, "plain", SETTINGS["gen_length"], 128)
     result = slot_accuracy(Oracle(gold, len(tok)), tok, recs, {**SETTINGS, "task": "forks"})
     assert list(result) == list(forks.SLOTS)
-    absent = {"k"} if move_words == "constants" else set()  # the move word is the constant
     assert all(r["masked"] > 0 and r["accuracy"] == 1.0 for k, r in result.items() if k not in absent), result
     assert all(result[k] == {"accuracy": None, "masked": 0} for k in absent)

@@ -21,11 +21,12 @@ prompt's, every step's arithmetic right, exactly `steps` steps from the start, a
 `end` value the target. The layout is fixed (moves, start and target at fixed prompt
 positions), as in the `synthetic` task. Everything is word-level.
 
-How a move is written is the generator's `move_words` (`MOVE_WORDS`): `letters` names
+How a path is written is the generator's `step_style` (`STEP_STYLES`): `letters` names
 the moves A, B, C in the prompt (`A = 3`) and in every step (`A 4 + 3 = 7 .`), so a step
 needs the letter's constant looked up; `constants` writes each move as the constant it
 adds (`+3`: prompt `moves +3 , +7 , +5 ; ...`, step `+3 4 = 7 .`), so the fork token
-itself carries the constant and nothing has to be bound to a name.
+itself carries the constant; `totals` writes a step as the move and the value it reaches
+(`+3 = 7 .`), so the value before it is not copied into the step.
 """
 from __future__ import annotations
 
@@ -46,40 +47,51 @@ SLOTS = ("move", "x", "k", "y", "V")
 
 
 @dataclass(frozen=True)
-class MoveWords:
-    """One way to write the moves: the slots of a step's words (the solution ends with
-    `end V`), the text of a step, and of the prompt's list of moves."""
+class StepStyle:
+    """One way to write a path: the slots of a step's words (the solution ends with
+    `end V`), the text of a step, the prompt's list of moves, and the moves' words."""
     step_slots: tuple[str, ...]
     step: Callable[[str, int, int, int], str]      # (move word, x, constant, y) -> words
     offer: Callable[[list[str], list[int]], str]   # (move words, constants) -> prompt start
+    names: Callable[[list[int]], list[str]]        # a problem's constants -> its move words
+    every_name: Callable[[int, int], list[str]]    # (moves, modulus) -> every word a move can have
 
 
-MOVE_WORDS = {
-    "letters": MoveWords(("move", "x", "+", "k", "=", "y", "."),
-                         lambda m, x, k, y: f"{m} {x} + {k} = {y} .",
-                         lambda names, ks: " , ".join(f"{n} = {k}" for n, k in zip(names, ks))),
-    "constants": MoveWords(("move", "x", "=", "y", "."),
-                           lambda m, x, k, y: f"{m} {x} = {y} .",
-                           lambda names, ks: "moves " + " , ".join(names)),
+def _letters(constants: list[int]) -> list[str]:
+    return list(MOVE_NAMES[:len(constants)])
+
+
+def _signed(constants: list[int]) -> list[str]:
+    return [f"+{k}" for k in constants]
+
+
+def _every_letter(moves: int, modulus: int) -> list[str]:
+    return list(MOVE_NAMES[:moves])
+
+
+def _every_signed(moves: int, modulus: int) -> list[str]:
+    return _signed(list(range(1, modulus)))
+
+
+def _offer_signed(names: list[str], constants: list[int]) -> str:
+    return "moves " + " , ".join(names)
+
+
+STEP_STYLES = {
+    "letters": StepStyle(("move", "x", "+", "k", "=", "y", "."), lambda m, x, k, y: f"{m} {x} + {k} = {y} .",
+                         lambda names, ks: " , ".join(f"{n} = {k}" for n, k in zip(names, ks)),
+                         _letters, _every_letter),
+    "constants": StepStyle(("move", "x", "=", "y", "."), lambda m, x, k, y: f"{m} {x} = {y} .",
+                           _offer_signed, _signed, _every_signed),
+    "totals": StepStyle(("move", "=", "y", "."), lambda m, x, k, y: f"{m} = {y} .",
+                        _offer_signed, _signed, _every_signed),
 }
-
-
-def move_names(style: str, constants: list[int]) -> list[str]:
-    """The words naming the moves whose constants are `constants`."""
-    return list(MOVE_NAMES[:len(constants)]) if style == "letters" else [f"+{k}" for k in constants]
-
-
-def style_of(names) -> str:
-    """Which `MOVE_WORDS` entry wrote a problem (or solution) whose move words are `names`."""
-    return "constants" if all(n.startswith("+") for n in names) else "letters"
 
 
 def fork_words(spec: dict) -> tuple[str, ...]:
     """The fork tokens of the task as configured: every word that can name a move."""
     g = spec["generator"]
-    if g["move_words"] == "letters":
-        return tuple(MOVE_NAMES[:g["moves"]])
-    return tuple(move_names("constants", list(range(1, g["modulus"]))))
+    return tuple(STEP_STYLES[g["step_style"]].every_name(g["moves"], g["modulus"]))
 
 
 def right_multisets(constants: list[int], start: int, target: int, steps: int, modulus: int) -> list[tuple]:
@@ -93,9 +105,9 @@ def right_paths(multisets: list[tuple]) -> list[tuple]:
     return sorted({p for m in multisets for p in itertools.permutations(m)})
 
 
-def path_text(names: list[str], constants: list[int], start: int, path: tuple, modulus: int) -> str:
-    """One step per move of `path` (`MOVE_WORDS`), then `end <value>`."""
-    words, value, step = [], start, MOVE_WORDS[style_of(names)].step
+def path_text(style: str, names: list[str], constants: list[int], start: int, path: tuple, modulus: int) -> str:
+    """One step per move of `path` (`STEP_STYLES`), then `end <value>`."""
+    words, value, step = [], start, STEP_STYLES[style].step
     for i in path:
         after = (value + constants[i]) % modulus
         words.append(step(names[i], value, constants[i], after))
@@ -103,8 +115,8 @@ def path_text(names: list[str], constants: list[int], start: int, path: tuple, m
     return " ".join(words + [f"{END_WORD} {value}"])
 
 
-def write_prompt(names: list[str], constants: list[int], start: int, target: int, steps: int) -> str:
-    moves = MOVE_WORDS[style_of(names)].offer(names, constants)
+def write_prompt(style: str, names: list[str], constants: list[int], start: int, target: int, steps: int) -> str:
+    moves = STEP_STYLES[style].offer(names, constants)
     return f"{moves} ; start {start} ; reach {target} in {steps} :"
 
 
@@ -122,7 +134,7 @@ def targets_with_forks(constants: list[int], start: int, steps: int, modulus: in
 
 
 def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_multisets: tuple[int, int],
-             move_words: str, exclude: set[str] | None = None) -> list[dict]:
+             step_style: str, exclude: set[str] | None = None) -> list[dict]:
     """`n` distinct problems (deterministic in `seed`), targets balanced over 0..modulus-1
     (each at most ceil(n / modulus) times); prompts in `exclude` are skipped."""
     if not 1 <= moves <= len(MOVE_NAMES) or moves >= modulus:
@@ -131,13 +143,13 @@ def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_mult
     seen, per_target, cap, records = set(exclude or ()), Counter(), -(-n // modulus), []
     while len(records) < n:
         constants, start = rng.sample(range(1, modulus), moves), rng.randrange(modulus)
-        names = move_names(move_words, constants)
+        names = STEP_STYLES[step_style].names(constants)
         choices = {t: m for t, m in targets_with_forks(constants, start, steps, modulus, right_multisets).items()
                    if per_target[t] < cap}
         if not choices:
             continue
         target = rng.choice(sorted(choices))
-        question = write_prompt(names, constants, start, target, steps)
+        question = write_prompt(step_style, names, constants, start, target, steps)
         if question in seen:
             continue
         seen.add(question)
@@ -145,8 +157,9 @@ def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_mult
         paths = right_paths(choices[target])
         records.append({
             "id": f"forks-{seed}-{len(records)}", "question": question, "answer": str(target),
-            "solution": path_text(names, constants, start, rng.choice(paths), modulus),
+            "solution": path_text(step_style, names, constants, start, rng.choice(paths), modulus),
             "moves": dict(zip(names, constants)), "start": start, "steps": steps, "modulus": modulus,
+            "step_style": step_style,
             "n_right_paths": len(paths), "n_right_multisets": len(choices[target]),
         })
     return records
@@ -156,7 +169,7 @@ def load(split: str, spec: dict) -> list[dict]:
     """Train and test are generated from different seeds; test excludes train prompts."""
     g = spec["generator"]
     kwargs = dict(moves=g["moves"], steps=g["steps"], modulus=g["modulus"],
-                  right_multisets=tuple(g["right_multisets"]), move_words=g["move_words"])
+                  right_multisets=tuple(g["right_multisets"]), step_style=g["step_style"])
     train = generate(g["n_train"], seed=g["seed"], **kwargs)
     if split == "train":
         return train
@@ -168,7 +181,7 @@ def check_path(record: dict, text: str) -> tuple[bool, str | None]:
     problem (the prompt's moves, every sum right mod `modulus`, `steps` steps from the
     start, ending at the target)? Nothing but the path counts: any other word fails it."""
     words, moves = text.split(), record["moves"]
-    style = MOVE_WORDS[style_of(moves)]
+    style = STEP_STYLES[record["step_style"]]
     end = words[-1] if len(words) >= 2 and words[-2] == END_WORD else None
     width = len(style.step_slots)
     if len(words) != width * record["steps"] + 2 or end is None:
@@ -186,6 +199,11 @@ def check_path(record: dict, text: str) -> tuple[bool, str | None]:
 
 
 def slot_names(solution: str) -> list[str | None]:
-    """The slot of every word of a solution (None for `+`, `=`, `.` and `end`)."""
-    step_slots = MOVE_WORDS[style_of(solution.split()[:1])].step_slots
-    return layout.slot_names(solution, step_slots, SLOTS, END_WORD, "forks")
+    """The slot of every word of a solution (None for `+`, `=`, `.` and `end`); the step
+    style is the one whose steps are as long as the first step (up to its `.`)."""
+    words = solution.split()
+    width = words.index(".") + 1 if "." in words else 0
+    styles = [st for st in STEP_STYLES.values() if len(st.step_slots) == width]
+    if not styles:
+        raise FlextrapError(f"not a forks-task solution: {solution[:60]!r}")
+    return layout.slot_names(solution, styles[0].step_slots, SLOTS, END_WORD, "forks")
