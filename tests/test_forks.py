@@ -56,54 +56,41 @@ def test_training_solutions_spread_over_the_right_paths():
     assert 0.6 < share < 0.73
 
 
-@pytest.mark.parametrize("text, why", [
-    ("C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9", None),
-    ("A 4 + 3 = 7 . C 7 + 5 = 2 . C 2 + 5 = 7 . end 7", "a wrong path"),
-    ("A 4 + 3 = 7 . C 7 + 5 = 2 . C 2 + 5 = 7 . end 9", "the target written after a wrong path"),
-    ("C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9 end 9", "extra words"),
-    ("C 4 + 5 = 9 . A 9 + 3 = 2 . end 2", "too few steps"),
-    ("C 4 + 5 = 9 . A 9 + 3 = 1 . B 1 + 7 = 8 . end 9", "wrong arithmetic"),
-    ("C 4 + 5 = 9 . A 9 + 3 = 2 . D 2 + 7 = 9 . end 9", "a move the prompt does not offer"),
-    ("C 4 + 5 = 9 . A 9 + 4 = 3 . B 3 + 6 = 9 . end 9", "a move with another constant"),
-    ("C 5 + 5 = 0 . A 0 + 3 = 3 . B 3 + 6 = 9 . end 9", "another start"),
-    ("end 9", "no path"),
-    ("", "nothing"),
+LETTERS, SIGNED = {"A": 3, "B": 7, "C": 5}, {"+3": 3, "+7": 7, "+5": 5}
+
+
+@pytest.mark.parametrize("style, text, why", [
+    ("letters", "C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9", None),
+    ("letters", "A 4 + 3 = 7 . C 7 + 5 = 2 . C 2 + 5 = 7 . end 7", "a wrong path"),
+    ("letters", "A 4 + 3 = 7 . C 7 + 5 = 2 . C 2 + 5 = 7 . end 9", "the target written after a wrong path"),
+    ("letters", "C 4 + 5 = 9 . A 9 + 3 = 2 . B 2 + 7 = 9 . end 9 end 9", "extra words"),
+    ("letters", "C 4 + 5 = 9 . A 9 + 3 = 2 . end 2", "too few steps"),
+    ("letters", "C 4 + 5 = 9 . A 9 + 3 = 1 . B 1 + 7 = 8 . end 9", "wrong arithmetic"),
+    ("letters", "C 4 + 5 = 9 . A 9 + 3 = 2 . D 2 + 7 = 9 . end 9", "a move the prompt does not offer"),
+    ("letters", "C 4 + 5 = 9 . A 9 + 4 = 3 . B 3 + 6 = 9 . end 9", "a move with another constant"),
+    ("letters", "C 5 + 5 = 0 . A 0 + 3 = 3 . B 3 + 6 = 9 . end 9", "another start"),
+    ("letters", "end 9", "no path"),
+    ("letters", "", "nothing"),
+    ("constants", "+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", None),
+    ("constants", "+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 7", "a wrong path"),
+    ("constants", "+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 9", "the target written after a wrong path"),
+    ("constants", "+5 4 = 9 . +3 9 = 2 . +7 2 = 1 . end 9", "wrong arithmetic"),
+    ("constants", "+5 4 = 9 . +4 9 = 3 . +6 3 = 9 . end 9", "moves the prompt does not offer"),
+    ("constants", "+5 4 + 5 = 9 . +3 9 + 3 = 2 . +7 2 + 7 = 9 . end 9", "the letters style's steps"),
+    ("constants", "+5 4 = 9 . +3 9 = 2 . end 2", "too few steps"),
+    ("constants", "5 4 = 9 . 3 9 = 2 . 7 2 = 9 . end 9", "constants without the move's sign"),
+    ("totals", "+5 = 9 . +3 = 2 . +7 = 9 . end 9", None),
+    ("totals", "+3 = 7 . +5 = 2 . +5 = 7 . end 7", "a wrong path"),
+    ("totals", "+5 = 9 . +3 = 2 . +7 = 1 . end 9", "wrong arithmetic"),
+    ("totals", "+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", "the constants style's steps"),
+    ("totals", "+5 = 9 . +4 = 3 . +6 = 9 . end 9", "moves the prompt does not offer"),
 ])
-def test_the_grader_follows_the_path(text, why):
-    record = {"moves": {"A": 3, "B": 7, "C": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
-              "step_style": "letters"}
+def test_the_grader_follows_the_path(style, text, why):
+    record = {"moves": LETTERS if style == "letters" else SIGNED, "start": 4, "steps": 3, "modulus": 10,
+              "answer": "9", "step_style": style}
     verdict = grade("forks", record, text)
     assert verdict.correct is (why is None), why
     assert verdict.pass_rate == float(why is None)
-
-
-@pytest.mark.parametrize("text, why", [
-    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", None),
-    ("+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 7", "a wrong path"),
-    ("+3 4 = 7 . +5 7 = 2 . +5 2 = 7 . end 9", "the target written after a wrong path"),
-    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 1 . end 9", "wrong arithmetic"),
-    ("+5 4 = 9 . +4 9 = 3 . +6 3 = 9 . end 9", "moves the prompt does not offer"),
-    ("+5 4 + 5 = 9 . +3 9 + 3 = 2 . +7 2 + 7 = 9 . end 9", "the other variant's steps"),
-    ("+5 4 = 9 . +3 9 = 2 . end 2", "too few steps"),
-    ("5 4 = 9 . 3 9 = 2 . 7 2 = 9 . end 9", "constants without the move's sign"),
-])
-def test_the_grader_follows_a_path_of_constant_moves(text, why):
-    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
-              "step_style": "constants"}
-    assert grade("forks", record, text).correct is (why is None), why
-
-
-@pytest.mark.parametrize("text, why", [
-    ("+5 = 9 . +3 = 2 . +7 = 9 . end 9", None),
-    ("+3 = 7 . +5 = 2 . +5 = 7 . end 7", "a wrong path"),
-    ("+5 = 9 . +3 = 2 . +7 = 1 . end 9", "wrong arithmetic"),
-    ("+5 4 = 9 . +3 9 = 2 . +7 2 = 9 . end 9", "the constants style's steps"),
-    ("+5 = 9 . +4 = 3 . +6 = 9 . end 9", "moves the prompt does not offer"),
-])
-def test_the_grader_follows_a_path_of_totals(text, why):
-    record = {"moves": {"+3": 3, "+7": 7, "+5": 5}, "start": 4, "steps": 3, "modulus": 10, "answer": "9",
-              "step_style": "totals"}
-    assert grade("forks", record, text).correct is (why is None), why
 
 
 def test_every_step_style_writes_the_same_problems():
