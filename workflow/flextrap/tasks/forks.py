@@ -143,12 +143,12 @@ def generate(n: int, seed: int, moves: int, steps: int, modulus: int, right_mult
     seen, per_target, cap, records = set(exclude or ()), Counter(), -(-n // modulus), []
     while len(records) < n:
         constants, start = rng.sample(range(1, modulus), moves), rng.randrange(modulus)
-        names = STEP_STYLES[step_style].names(constants)
         choices = {t: m for t, m in targets_with_forks(constants, start, steps, modulus, right_multisets).items()
                    if per_target[t] < cap}
         if not choices:
             continue
         target = rng.choice(sorted(choices))
+        names = STEP_STYLES[step_style].names(constants)
         question = write_prompt(step_style, names, constants, start, target, steps)
         if question in seen:
             continue
