@@ -83,6 +83,5 @@ def test_the_probe_scores_the_forks_tasks_own_slots(step_style, absent):
     tok = build_word_tokenizer([r["prompts"]["plain"] + " " + r["solution"] for r in recs])
     gold, _, _ = encode(recs, tok, "plain", SETTINGS["gen_length"], 128)
     result = slot_accuracy(Oracle(gold, len(tok)), tok, recs, {**SETTINGS, "task": "forks"})
-    assert list(result) == list(forks.SLOTS)
-    assert all(r["masked"] > 0 and r["accuracy"] == 1.0 for k, r in result.items() if k not in absent), result
-    assert all(result[k] == {"accuracy": None, "masked": 0} for k in absent)
+    assert list(result) == [k for k in forks.SLOTS if k not in absent]  # a slot the style never writes is left out
+    assert all(r["masked"] > 0 and r["accuracy"] == 1.0 for r in result.values()), result
