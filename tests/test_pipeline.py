@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from flextrap.tasks import forks
+
 
 def snakemake(workdir, *args, overlay=()):
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
@@ -233,8 +235,6 @@ def assert_forks_ran_every_stage(results):
     print(entropy.to_string(index=False))
     forks_seen = set(entropy[entropy.kind == "connective"].word)  # the task's fork tokens: its move words
     assert forks_seen and forks_seen <= {move for r in test for move in r["moves"]}
-    from flextrap.tasks import forks
-
     written = {name for r in test for name in forks.slot_names(r["solution"]) if name}  # the config's step style
     for seed in (0, 1):
         for model in ("tiny", "tiny-justgrpo-forks"):
