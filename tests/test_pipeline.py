@@ -1,6 +1,7 @@
 """One real end-to-end run of the embedded default as a user runs it, at CI size
 (config/ci.yaml on top of config/config.yaml: every rule, fewer problems and steps)."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from flextrap import seed_trees
 from flextrap.tasks import forks
 
 
@@ -222,7 +224,29 @@ def test_the_forks_task_over_two_seeds_runs_the_whole_dag_and_pools_rows_as_by_h
     for figure in SEED_FIGURES:  # drawn from the tables over both seeds
         assert (results / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
     print(pd.read_csv(results / "passk/tiny/forks/passk.csv").to_string(index=False))
+    assert_a_packed_seed_pools_without_rerunning(work, overlays)
     assert_early_exit_changes_no_result(work, "forks", *overlays)
+
+
+def assert_a_packed_seed_pools_without_rerunning(workdir, overlays):
+    """Seed 1 run elsewhere: its tree packed without large files, unpacked into a copy of
+    the run without it. Snakemake reruns only what pools the seeds, and the pooled tables
+    are the same."""
+    carried, packed = workdir.parent / "carried", workdir.parent / "seed1_packed"
+    shutil.copytree(workdir, carried)
+    made = subprocess.run([sys.executable, "-m", "flextrap.seed_trees", "pack", "--results", str(carried / "results"),
+                           "--seed", "1", "--max-bytes", "200000", str(packed)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    shutil.rmtree(carried / "results" / "seed1")
+    assert seed_trees.unpack(packed, carried / "results")
+    plan = snakemake(carried, "-n", "--cores", "2", overlay=overlays)
+    outputs = re.findall(r"^\s+output: (.*)$", plan.stdout, flags=re.M)
+    assert plan.returncode == 0 and outputs and not [o for o in outputs if o.startswith("results/seed")], outputs
+    assert "rule pool_seeds:" in plan.stdout or "localrule pool_seeds:" in plan.stdout
+    assert snakemake(carried, "--cores", "2", overlay=overlays).returncode == 0
+    for name in POOLED:
+        assert (carried / "results" / name).read_text() == (workdir / "results" / name).read_text(), name
+    assert not seed_trees.verify(packed, workdir / "results")["differ"]
 
 
 def assert_forks_ran_every_stage(results):

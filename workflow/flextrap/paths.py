@@ -20,8 +20,18 @@ def _at(seed, *parts) -> str:
     return "/".join([ROOT] + ([f"seed{seed}"] if seed is not None else []) + [str(p) for p in parts])
 
 
+def seed_tree(seed) -> str:
+    """Everything one seed's models produce."""
+    return _at(seed)
+
+
+def data_root() -> str:
+    """Every task's prepared data (shared by the seeds)."""
+    return _at(None, "data")
+
+
 def data(task, split, suffix="jsonl") -> str:
-    return _at(None, "data", task, f"{split}.{suffix}")
+    return f"{data_root()}/{task}/{split}.{suffix}"
 
 
 def model_dir(seed, model) -> str:
