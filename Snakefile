@@ -76,3 +76,10 @@ rule all:
         rules.figure_parallel_decoding.output,
         PLAN.slot_probe_outputs(),
         PLAN.general_outputs(),
+
+
+# What the seeds share (data, local tasks, hub models' preflights): `snakemake shared_inputs`
+# before packed seeds are unpacked (README, "Seeds"; flextrap.seed_trees).
+rule shared_inputs:
+    input:
+        PLAN.shared_inputs(),

@@ -233,7 +233,7 @@ def assert_a_packed_seed_pools_without_rerunning(workdir, overlays):
     new directory that holds only the inputs the seeds share (README, "Seeds").
     Snakemake runs only what pools the seeds, and the pooled tables are the run's."""
     carried = workdir.parent / "carried"
-    shared = snakemake(carried, "--cores", "2", "--until", "prepare_data", "general_task", overlay=overlays)
+    shared = snakemake(carried, "--cores", "2", "--", "shared_inputs", overlay=overlays)
     assert shared.returncode == 0, shared.stderr[-3000:]
     for seed in (0, 1):
         packed = workdir.parent / f"seed{seed}_packed"
@@ -249,121 +249,6 @@ def assert_a_packed_seed_pools_without_rerunning(workdir, overlays):
     assert snakemake(carried, "--cores", "2", overlay=overlays).returncode == 0
     for name in POOLED:
         assert (carried / "results" / name).read_text() == (workdir / "results" / name).read_text(), name
-
-
-# What the early-exit check reruns: both orders' Pass@k samples of the base model (with
-# their entropy traces) and every evaluation of Table 1 (the sweeps, the model card and
-# the trained model's Pass@k take the same sampler code with other settings).
-def early_exit_same(task):
-    return [f"passk/tiny/{task}/passk.csv", f"passk/tiny/{task}/coverage.csv", f"entropy/tiny/{task}/bypass.csv",
-            "tables/accuracy.csv"]
-
-
-def assert_early_exit_changes_no_result(workdir, task, *overlays):
-    """The same run (config/ci.yaml and `overlays`) with `early_exit: false` (every row
-    decoded for all its steps) in a copy of `workdir`: Snakemake reruns the sampling and
-    evaluation jobs these tables need, and every sample text and table is the same;
-    entropies agree to rounding."""
-    full = workdir.parent / "no_early_exit"
-    shutil.copytree(workdir, full, ignore=shutil.ignore_patterns("report.html"))  # (keeps mtimes)
-    (full / "no_early_exit_started").touch()
-    overlay = workdir.parent / "no_early_exit.yaml"
-    overlay.write_text("passk: {early_exit: false}\nevaluation: {early_exit: false}\n")
-    same = early_exit_same(task)
-    targets = [f"results/{name}" for name in same + [f"entropy/tiny/{task}/connective_entropy.csv"]]
-    rerun = snakemake(full, "--cores", "2", "--", *targets, overlay=[*overlays, overlay])
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    log = rerun.stdout + rerun.stderr
-    assert "rule sample:" in log and "rule eval_accuracy:" in log and "rule pretrain_tiny:" not in log
-    for name in same:
-        assert (workdir / "results" / name).read_text() == (full / "results" / name).read_text(), name
-    rerun_shards = {p.relative_to(full) for p in (full / "results").rglob("shard*.json*")
-                    if p.stat().st_mtime > (full / "no_early_exit_started").stat().st_mtime}
-    sampled = {p.relative_to(workdir) for seed in workdir.glob("results/seed*") for order in ("ar", "arbitrary")
-               for p in (seed / "samples" / "tiny" / task / order).rglob("shard*.jsonl")}  # not the sweeps
-    evaluated = {p.relative_to(workdir) for seed in workdir.glob("results/seed*")
-                 for m in ("tiny", f"tiny-justgrpo-{task}")  # Table 1's models
-                 for p in (seed / "eval" / m).rglob("shard*.json*")}
-    assert sampled and evaluated and sampled | evaluated <= rerun_shards  # both orders' samples, every evaluation
-    for shard in sorted(workdir / s for s in rerun_shards if s.suffix == ".jsonl"):
-        fast = [json.loads(line) for line in shard.read_text().splitlines()]
-        slow = [json.loads(line) for line in (full / shard.relative_to(workdir)).read_text().splitlines()]
-        assert [(r["id"], r["sample"], r["text"], r["verdict"]) for r in fast] == \
-            [(r["id"], r["sample"], r["text"], r["verdict"]) for r in slow], shard
-        assert all(a["nfe"] <= b["nfe"] for a, b in zip(fast, slow))
-    entropy = [pd.read_csv(d / f"results/entropy/tiny/{task}/connective_entropy.csv") for d in (workdir, full)]
-    pd.testing.assert_frame_equal(*entropy, atol=1e-4)  # BLAS rounds by the batch's rows (docs/design.md)
-
-
-FORKS_TWO_SEEDS = {  # config/forks.yaml on config/ci.yaml, two seeds, smaller still: every stage
-    # runs on the forks task, and the pooling over seeds is checked; not the science
-    "seeds": {"values": [0, 1]},
-    "models": {"tiny": {"pretrain": {"steps": 300, "checkpoint_every": 100}}},
-    "model_check": {"max_problems": 16},
-    "slot_probe": {"max_problems": 32},
-    "passk": {"n_samples": 4, "ks": [1, 2, 4], "max_problems": 8, "shards": 1,
-              "sweeps": {"temperature": {"n_samples": 2, "max_problems": 4},
-                         "remasking": {"n_samples": 2, "max_problems": 4}}},
-    "justgrpo": {"shared": {"steps": 2, "heldout": {"every": 2, "max_problems": 8}}},
-    "evaluation": {"max_problems": 16, "shards": 1},
-    "parallel": {"rules": {"eb": [0.0, 1.0], "top_k": None, "threshold": None}, "max_problems": 8, "shards": 1},
-    "general": {"local": {"forks_choice": {"max_problems": 16}}},
-}
-POOLED = {"passk/tiny/forks/passk.csv": (["order", "k"], ["pass_at_k"]),
-          "passk/tiny/forks/coverage.csv": (["a", "b"], ["only_a", "both", "share_neither"]),
-          "entropy/tiny/forks/connective_entropy.csv": (["order", "word"], ["count", "mean_entropy"]),
-          "tables/accuracy.csv": (["method", "gen_length"], ["accuracy"]),
-          "tables/ablation.csv": (["method", "gen_length"], ["accuracy"]),
-          "tables/general.csv": (["method", "task"], ["score"])}
-T_975_1 = 12.706204736  # Student t quantile 0.975, 1 degree of freedom
-SEED_FIGURES = ["tiny/passk_curves", "tiny/coverage", "tiny/connective_entropy", "tiny/bypassed_tokens",
-                "tiny/passk_vs_temperature", "tiny/passk_by_remasking", "justgrpo/reward_curve", "parallel_decoding"]
-
-
-@pytest.mark.slow
-def test_the_forks_task_over_two_seeds_runs_the_whole_dag_and_pools_rows_as_by_hand(tmp_path):
-    """config/forks.yaml at a small size with two seeds, the whole DAG: every stage on the
-    forks task, per-seed rows and pooled rows by hand, the figures; then the same run
-    without early exit gives the same samples and tables."""
-    overlay = tmp_path / "forks_two_seeds.yaml"
-    overlay.write_text(json.dumps(FORKS_TWO_SEEDS))
-    work = tmp_path / "work"
-    overlays = [ROOT / "config" / "forks.yaml", overlay]
-    run = snakemake(work, "--cores", "2", overlay=overlays)
-    assert run.returncode == 0, run.stderr[-3000:]
-    results = work / "results"
-    assert_forks_ran_every_stage(results)
-    settings = [json.loads((results / f"seed{s}" / "models" / "tiny" / "provenance.json").read_text())["settings"]
-                for s in (0, 1)]
-    assert [s["seed"] for s in settings] == [0, 1]  # seed 1 pretrains its own model
-    for name, (keys, values) in POOLED.items():
-        assert_pooled_as_by_hand(results, name, keys, values)
-    for figure in SEED_FIGURES:  # drawn from the tables over both seeds
-        assert (results / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
-    print(pd.read_csv(results / "passk/tiny/forks/passk.csv").to_string(index=False))
-    assert_a_packed_seed_pools_without_rerunning(work, overlays)
-    assert_early_exit_changes_no_result(work, "forks", *overlays)
-
-
-def assert_a_packed_seed_pools_without_rerunning(workdir, overlays):
-    """Seed 1 run elsewhere: its tree packed without large files, unpacked into a copy of
-    the run without it. Snakemake reruns only what pools the seeds, and the pooled tables
-    are the same."""
-    carried, packed = workdir.parent / "carried", workdir.parent / "seed1_packed"
-    shutil.copytree(workdir, carried)
-    made = subprocess.run([sys.executable, "-m", "flextrap.seed_trees", "pack", "--results", str(carried / "results"),
-                           "--seed", "1", "--max-bytes", "200000", str(packed)], capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
-    shutil.rmtree(carried / "results" / "seed1")
-    assert seed_trees.unpack(packed, carried / "results")
-    plan = snakemake(carried, "-n", "--cores", "2", overlay=overlays)
-    outputs = re.findall(r"^\s+output: (.*)$", plan.stdout, flags=re.M)
-    assert plan.returncode == 0 and outputs and not [o for o in outputs if o.startswith("results/seed")], outputs
-    assert "rule pool_seeds:" in plan.stdout or "localrule pool_seeds:" in plan.stdout
-    assert snakemake(carried, "--cores", "2", overlay=overlays).returncode == 0
-    for name in POOLED:
-        assert (carried / "results" / name).read_text() == (workdir / "results" / name).read_text(), name
-    assert not seed_trees.verify(packed, workdir / "results")["differ"]
 
 
 def assert_forks_ran_every_stage(results):

@@ -95,3 +95,14 @@ def test_job_resources_grow_with_the_attempt_and_name_the_gpu_partition():
     assert p.train_launcher("/w").startswith("accelerate launch --config_file /w/envs/accelerate_fsdp.yaml") \
         if r["gpu"] > 1 else p.train_launcher("/w") == "python"
     assert plan().train_launcher("/w") == "python"
+
+
+def test_the_shared_inputs_are_what_seeds_read_and_no_seed_makes():
+    tiny = plan()
+    assert tiny.shared_inputs() == ["results/data/synthetic/train.jsonl", "results/data/synthetic/test.jsonl",
+                                    "results/general/tasks/synthetic_choice"]
+    paper = plan("paper")
+    shared = paper.shared_inputs()
+    assert {f"results/preflight/{m}.json" for m in paper.hub_models} <= set(shared)
+    assert "results/general/fetched/hellaswag.json" in shared
+    assert not [p for p in shared if p.startswith("results/seed")]

@@ -316,6 +316,14 @@ class Plan:
     def data_outputs(self) -> list[str]:
         return [paths.data(t, s) for t, spec in self.config["tasks"].items() for s in spec["splits"]]
 
+    def shared_inputs(self) -> list[str]:
+        """What seeds' jobs read and no seed makes: the data, each hub model's preflight
+        (after its fetch) and each general-capability task. Rule shared_inputs makes them
+        before packed seeds are unpacked (`flextrap.seed_trees`)."""
+        general = [self.general_task_input(t) for t in self.config["general"]["tasks"]] \
+            if "general" in self.config else []
+        return self.data_outputs() + general + [paths.preflight(m) for m in self.hub_models]
+
     def pretrained_models(self) -> list[str]:
         return [paths.model_dir(s, m) for s in self.seeds for m in self.pretrained]
 

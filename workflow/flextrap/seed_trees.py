@@ -12,8 +12,8 @@ flextrap.seed_trees pack|unpack|verify`:
 - `unpack` puts such a copy into a results tree, dated now. Snakemake then finds the
   seed's tables and summaries present and newer than their shared inputs, and pools
   them without rerunning the seed: a job whose outputs exist does not rerun for a
-  missing input, only for an input newer than them. So the shared inputs (data, local
-  tasks) must be made first; a dry run then lists no job under `results/seed<s>/`.
+  missing input, only for an input newer than them. So the shared inputs must be made
+  first (`snakemake shared_inputs`); a dry run then lists no job under `results/seed<s>/`.
   Nothing checks that the seed was run with the config it is pooled with: the manifest
   names the commit, and every file's provenance its settings.
 - `verify` compares a tree with a manifest: whether a rerun of the seed gave the same
