@@ -54,6 +54,7 @@ def seed_tree(tmp_path):
     files = {"passk/tiny/synthetic/passk.csv": b"k,pass_at_k\n1,0.25\n",
              "eval/tiny/synthetic/len48.json": b'{"accuracy": 33.5, "created": "2026-12-07"}',
              "models/tiny/train_log.csv": b"step,loss,seconds\n50,0.9,41.2\n",
+             "models/tiny/provenance.json": b'{"git_commit": "01efcfc", "settings": {}}',
              "models/tiny/model.safetensors": bytes(range(256)) * 64}
     for rel, data in files.items():
         write(results / "seed2" / rel, data)
@@ -64,7 +65,7 @@ def seed_tree(tmp_path):
 def test_pack_keeps_small_files_and_the_sha256_of_every_file(tmp_path, seed_tree):
     results, files = seed_tree
     manifest = seed_trees.pack(results, 2, tmp_path / "packed", max_bytes=1000)
-    assert manifest["seed"] == 2 and set(manifest["files"]) == set(files)
+    assert manifest["seed"] == 2 and set(manifest["files"]) == set(files) and manifest["run_commits"] == ["01efcfc"]
     for rel, data in files.items():
         entry = manifest["files"][rel]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)

@@ -8,14 +8,15 @@ flextrap.seed_trees pack|unpack|verify`:
 
 - `pack` copies `results/seed<s>/` without its large files (weights, checkpoints,
   samples: any file over `--max-bytes`) and writes a manifest with the size and sha256
-  of every file, those left out included, and the commit it was run from.
+  of every file, those left out included, and the commits the seed's jobs ran from
+  (from their provenance).
 - `unpack` puts such a copy into a results tree, dated now. Snakemake then finds the
   seed's tables and summaries present and newer than their shared inputs, and pools
   them without rerunning the seed: a job whose outputs exist does not rerun for a
   missing input, only for an input newer than them. So the shared inputs must be made
   first (`snakemake shared_inputs`); a dry run then lists no job under `results/seed<s>/`.
   Nothing checks that the seed was run with the config it is pooled with: the manifest
-  names the commit, and every file's provenance its settings.
+  names the commits, and every file's provenance its settings.
 - `verify` compares a tree with a manifest: whether a rerun of the seed gave the same
   bits, over the files that hold results (`COMPARED_SUFFIXES`), not those that record
   when and where they were made.
@@ -34,7 +35,6 @@ from . import paths
 from .cli import cli_entry
 from .errors import FlextrapError
 from .jsonl import atomic_dir, write_json
-from .provenance import git_commit
 
 MANIFEST = "MANIFEST.json"
 READ_BLOCK = 1 << 20  # bytes hashed at a time
@@ -64,6 +64,12 @@ def tree_files(root: Path) -> dict[str, Path]:
     return {p.relative_to(root).as_posix(): p for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
+def run_commits(tree: Path) -> list[str]:
+    """The commits named by the provenance records (`*provenance.json`) under `tree`."""
+    commits = {json.loads(p.read_text()).get("git_commit") for p in Path(tree).rglob("*provenance.json")}
+    return sorted(c for c in commits if c)
+
+
 def pack(results: Path, seed: int, dest: Path, max_bytes: int) -> dict:
     """Copy seed `seed`'s tree from `results` to `dest` (files up to `max_bytes` each) and
     write `dest/MANIFEST.json`; returns the manifest. `dest` appears only when complete."""
@@ -80,7 +86,8 @@ def pack(results: Path, seed: int, dest: Path, max_bytes: int) -> dict:
             if files[rel]["packed"]:
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, tmp / rel)
-        manifest = {"seed": int(seed), "git_commit": git_commit(), "max_bytes": int(max_bytes), "files": files}
+        manifest = {"seed": int(seed), "run_commits": run_commits(source), "max_bytes": int(max_bytes),
+                    "files": files}
         write_json(tmp / MANIFEST, manifest)
     return manifest
 
