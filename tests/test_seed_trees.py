@@ -36,8 +36,8 @@ def seed_jobs(workdir, seeds) -> dict[str, str]:
 def test_a_seeds_jobs_are_the_same_whichever_other_seeds_the_run_has(tmp_path):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     alone, beside = seed_jobs(tmp_path / "a", [1]), seed_jobs(tmp_path / "b", [0, 1, 2])
-    rules = {out.split("/")[2] for out in alone}
-    assert {"models", "samples", "eval", "passk", "entropy"} <= rules and all(alone.values())
+    kinds = {out.split("/")[2] for out in alone}  # results/seed1/<kind>/...
+    assert {"models", "samples", "eval", "passk", "entropy"} <= kinds and all(alone.values())
     assert alone == beside
 
 
