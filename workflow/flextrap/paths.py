@@ -25,13 +25,8 @@ def seed_tree(seed) -> str:
     return _at(seed)
 
 
-def data_root() -> str:
-    """Every task's prepared data (shared by the seeds)."""
-    return _at(None, "data")
-
-
 def data(task, split, suffix="jsonl") -> str:
-    return f"{data_root()}/{task}/{split}.{suffix}"
+    return _at(None, "data", task, f"{split}.{suffix}")
 
 
 def model_dir(seed, model) -> str:
