@@ -114,15 +114,28 @@ def pin_from_environment(argv=None, environ=None) -> dict | None:
     return settings
 
 
-def cpu_model() -> str:
+# The CPU's vector instruction sets: which kernels MKL, oneDNN and torch could pick.
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile")
+
+
+def cpu_identity() -> dict:
+    """The CPU model's name, family and model numbers, and vector flags from /proc/cpuinfo:
+    two CPUs of one name can differ in their instruction sets (AMD EPYC with and without
+    AVX-512), and a cross-machine comparison of bits needs to know which it had."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    return {"cpu": fields.get("model name") or platform.processor() or platform.machine(),
+            "cpu_family": fields.get("cpu family"), "cpu_model_number": fields.get("model"),
+            "cpu_flags": [flag for flag in VECTOR_FLAGS if flag in flags]}
 
 
 def deterministic_state(torch) -> str:
@@ -138,7 +151,7 @@ def in_effect() -> dict:
     env_names = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
                  "MKL_DYNAMIC", "OMP_DYNAMIC", *THREAD_VARS, "CUBLAS_WORKSPACE_CONFIG")
     out = {"mode": json.loads(pinned)["mode"] if pinned else "unpinned",
-           "cpu": cpu_model(), "machine": platform.machine(),
+           **cpu_identity(), "machine": platform.machine(),
            "environment": {name: os.environ.get(name) for name in env_names}}
     torch = sys.modules.get("torch")
     if torch is not None:
