@@ -106,6 +106,18 @@ def test_mkl_takes_the_mode(mode, branch):
         assert effect["cpu_capability"] == "AVX2" and "avx2" in effect["cpu_flags"]
 
 
+def test_the_cpu_is_named_by_its_first_processor_and_its_vector_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n"
+                       "flags\t\t: fpu sse4_2 avx2 fma avx512f avx512_vnni avx512_bf16 rdrand\n\n"
+                       "processor\t: 1\nmodel name\t: Other\nflags\t\t: amx_tile\n")
+    assert numerics.cpu_identity(cpuinfo) == {
+        "cpu": "AMD EPYC", "cpu_family": "25", "cpu_model_number": "17",
+        "cpu_flags": ["sse4_2", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni"]}
+    missing = numerics.cpu_identity(tmp_path / "none")
+    assert missing["cpu"] and missing["cpu_flags"] == [] and missing["cpu_family"] is None
+
+
 def test_a_rule_pins_the_numerics_over_the_callers_and_records_them(tmp_path):
     """Through Snakemake's shell prefix: the data's provenance records the pinned numerics."""
     run = snakemake(tmp_path, "--cores", "1", "results/data/synthetic/test.jsonl",

@@ -118,13 +118,14 @@ def pin_from_environment(argv=None, environ=None) -> dict | None:
 VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile")
 
 
-def cpu_identity() -> dict:
+def cpu_identity(cpuinfo="/proc/cpuinfo") -> dict:
     """The CPU model's name, family and model numbers, and vector flags from /proc/cpuinfo:
     two CPUs of one name can differ in their instruction sets (AMD EPYC with and without
-    AVX-512), and a cross-machine comparison of bits needs to know which it had."""
+    AVX-512), and a cross-machine comparison of bits needs to know which it had. The
+    first processor's entry stands for all."""
     fields = {}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo) as f:
             for line in f:
                 if not line.strip():
                     break
