@@ -2,6 +2,7 @@
 task, one real evaluation of the tiny model against a count by hand, the table with the
 paper's reported numbers, and the paper config's jobs."""
 import json
+import math
 import random
 import subprocess
 import sys
@@ -147,3 +148,16 @@ def test_the_paper_dry_run_evaluates_four_lm_eval_tasks_on_llada_and_its_justgrp
         n = paper[task]["shards"]
         assert jobs_of_task == {(m, str(i), str(n)) for m in ("llada", "llada-justgrpo-gsm8k") for i in range(n)}
     assert result.stdout.count("/logs/merge_general/") == 8
+
+
+def test_two_seeds_give_each_seeds_score_and_the_pooled_mean_with_its_interval(tmp_path):
+    inputs = []
+    for seed, model, acc in [(0, "tiny", 0.50), (1, "tiny", 0.60)]:
+        path = tmp_path / f"{model}{seed}.json"
+        path.write_text(json.dumps({"results": {"choice": {"acc,none": acc}}, "n-samples": {"choice": {"effective": 10}}}))
+        inputs.append({"seed": seed, "model": model, "task": "choice", "path": str(path)})
+    s = {"models": {"tiny": "base"}, "metrics": {"choice": "acc"}, "reported": False, "confidence": 0.95}
+    text = write_general_table(inputs, s, str(tmp_path / "g.md"), str(tmp_path / "g.tex"), str(tmp_path / "g.csv"))
+    half = 12.7062047 * 5 * math.sqrt(2) / math.sqrt(2)  # t_{0.975, 1} * sd / sqrt(2), sd of (50, 60) = 5 sqrt 2
+    assert text.splitlines()[-3:] == ["| base (seed 0) | 50.0 |", "| base (seed 1) | 60.0 |",
+                                      f"| base (mean of 2 seeds) | 55.0 [{55 - half:.1f}, {55 + half:.1f}] |"]

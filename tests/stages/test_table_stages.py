@@ -70,9 +70,10 @@ def test_two_seeds_give_each_seed_row_and_the_pooled_mean_with_its_t_interval(tm
     accuracy_table.main(["--inputs", json.dumps(inputs), "--settings", json.dumps(settings), "--out-markdown",
                          str(out["md"]), "--out-latex", str(out["tex"]), "--out-csv", str(out["csv"])])
     md = out["md"].read_text().splitlines()
-    assert md[-6:] == ["| base (seed 0) | 30.0 |", "| base (seed 1) | 34.0 |", "| base (mean of 2 seeds) | 32.0 |",
+    assert md[-6:] == ["| base (seed 0) | 30.0 |", "| base (seed 1) | 34.0 |",
+                       "| base (mean of 2 seeds) | 32.0 [6.6, 57.4] |",  # 32 -+ 12.706 * 2
                        "| JustGRPO (seed 0) | 40.0 |", "| JustGRPO (seed 1) | 36.0 |",
-                       "| JustGRPO (mean of 2 seeds) | 38.0 |"]
+                       "| JustGRPO (mean of 2 seeds) | 38.0 [12.6, 63.4] |"]
     pooled = pd.read_csv(out["csv"]).query("seed == 'pooled'").set_index("method")
     half = 12.7062047 * (2 * math.sqrt(2)) / math.sqrt(2)  # t_{0.975, 1} * sd / sqrt(2), sd of (30, 34) = 2 sqrt 2
     assert pooled.loc["base", "accuracy_low"] == pytest.approx(32.0 - half, abs=0.005)  # the CSV keeps 2 decimals

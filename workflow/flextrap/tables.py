@@ -10,7 +10,8 @@ accuracy, forward passes (NFE), tokens per step (gen_length / NFE) and wall time
 The general-capability table (Table 6): each lm-eval task's score (%) per model.
 Every table has one row per seed (column `seed`) and, over several seeds, pooled rows
 (`flextrap.pooling`); the Markdown and LaTeX tables label a seed's rows "(seed s)" and
-the pooled ones "(mean of S seeds)".
+the pooled ones "(mean of S seeds)", each pooled value followed by its interval across
+seeds, e.g. "32.0 [6.6, 57.4]".
 """
 from __future__ import annotations
 
@@ -66,6 +67,14 @@ def label(method: str, source: str, seed, rows: pd.DataFrame, seeds: int) -> str
     return f"{method} (seed {seed})" if seeds > 1 else method
 
 
+def value(row: pd.Series, column: str) -> str:
+    """A table cell: the value, and for a pooled row its interval across seeds."""
+    low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+    if str(row.get("seed")) != POOLED or pd.isna(low):
+        return f"{row[column]:.1f}"
+    return f"{row[column]:.1f} [{low:.1f}, {high:.1f}]"
+
+
 def cells(df: pd.DataFrame, tasks: list[str], lengths: list[int]) -> list[list[str]]:
     out = []
     seeds = df[df.source == "measured"].seed.astype(str).drop_duplicates().ne(POOLED).sum()
@@ -74,8 +83,8 @@ def cells(df: pd.DataFrame, tasks: list[str], lengths: list[int]) -> list[list[s
     for (method, source, seed), rows in sorted(groups, key=lambda g: first[g[0][:2]]):  # seeds stay in order
         row = [label(method, source, seed, rows, seeds)]
         for task in tasks:
-            acc = rows[rows.task == task].set_index("gen_length").accuracy
-            row.append(" / ".join(f"{acc[n]:.1f}" if n in acc else "-" for n in lengths))
+            acc = rows[rows.task == task].set_index("gen_length")
+            row.append(" / ".join(value(acc.loc[n], "accuracy") if n in acc.index else "-" for n in lengths))
         out.append(row)
     return out
 
@@ -146,9 +155,9 @@ def write_general_table(inputs: list[dict], s: dict, out_markdown: str, out_late
     seeds = df[df.source == "measured"].seed.astype(str).drop_duplicates().ne(POOLED).sum()
     body = []
     for (method, source, seed), rows in df.groupby(["method", "source", "seed"], sort=False, dropna=False):
-        scores = rows.set_index("task").score
+        scores = rows.set_index("task")
         body.append([label(method, source, seed, rows, seeds)] +
-                    [f"{scores[t]:.1f}" if t in scores else "-" for t in s["metrics"]])
+                    [value(scores.loc[t], "score") if t in scores.index else "-" for t in s["metrics"]])
     header = ["method"] + list(s["metrics"])
     write_text(out_latex, latex(header, body))
     text = markdown("Score (%) of each lm-evaluation-harness task (its metric in the CSV).", header, body)
