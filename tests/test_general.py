@@ -111,12 +111,18 @@ def test_shards_merge_to_the_unsharded_result_of_a_group_and_its_tasks(saved_tin
     assert whole["acc,none"] == pytest.approx((5 * a + 3 * b) / 8, abs=1e-12)  # lm-eval weights by size, too
 
 
-def test_the_table_puts_each_tasks_score_per_model_and_the_reported_numbers_beside(tmp_path):
+def score_inputs(tmp_path, task: str, scores: list[tuple[int, str, float]]) -> list[dict]:
+    """Table inputs: one lm-eval result file per (seed, model, accuracy) on `task`."""
     inputs = []
-    for seed, model, acc in [(0, "llada", 0.6), (0, "llada-justgrpo-gsm8k", 0.62)]:
-        path = tmp_path / f"{model}.json"
-        path.write_text(json.dumps({"results": {"mmlu": {"acc,none": acc}}, "n-samples": {"mmlu": {"effective": 10}}}))
-        inputs.append({"seed": seed, "model": model, "task": "mmlu", "path": str(path)})
+    for seed, model, acc in scores:
+        path = tmp_path / f"{model}-{seed}.json"
+        path.write_text(json.dumps({"results": {task: {"acc,none": acc}}, "n-samples": {task: {"effective": 10}}}))
+        inputs.append({"seed": seed, "model": model, "task": task, "path": str(path)})
+    return inputs
+
+
+def test_the_table_puts_each_tasks_score_per_model_and_the_reported_numbers_beside(tmp_path):
+    inputs = score_inputs(tmp_path, "mmlu", [(0, "llada", 0.6), (0, "llada-justgrpo-gsm8k", 0.62)])
     s = {"models": {"llada": "base", "llada-justgrpo-gsm8k": "JustGRPO"}, "metrics": {"mmlu": "acc"},
          "reported": True, "confidence": 0.95}
     text = write_general_table(inputs, s, str(tmp_path / "g.md"), str(tmp_path / "g.tex"), str(tmp_path / "g.csv"))
@@ -151,11 +157,7 @@ def test_the_paper_dry_run_evaluates_four_lm_eval_tasks_on_llada_and_its_justgrp
 
 
 def test_two_seeds_give_each_seeds_score_and_the_pooled_mean_with_its_interval(tmp_path):
-    inputs = []
-    for seed, model, acc in [(0, "tiny", 0.50), (1, "tiny", 0.60)]:
-        path = tmp_path / f"{model}{seed}.json"
-        path.write_text(json.dumps({"results": {"choice": {"acc,none": acc}}, "n-samples": {"choice": {"effective": 10}}}))
-        inputs.append({"seed": seed, "model": model, "task": "choice", "path": str(path)})
+    inputs = score_inputs(tmp_path, "choice", [(0, "tiny", 0.50), (1, "tiny", 0.60)])
     s = {"models": {"tiny": "base"}, "metrics": {"choice": "acc"}, "reported": False, "confidence": 0.95}
     text = write_general_table(inputs, s, str(tmp_path / "g.md"), str(tmp_path / "g.tex"), str(tmp_path / "g.csv"))
     half = 12.7062047 * 5 * math.sqrt(2) / math.sqrt(2)  # t_{0.975, 1} * sd / sqrt(2), sd of (50, 60) = 5 sqrt 2
