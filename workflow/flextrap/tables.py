@@ -68,9 +68,9 @@ def label(method: str, source: str, seed, rows: pd.DataFrame, seeds: int) -> str
 
 
 def value(row: pd.Series, column: str) -> str:
-    """A table cell: the value, and for a pooled row its interval across seeds."""
+    """A table cell: the value, and its interval across seeds where it has one (pooled rows)."""
     low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
-    if str(row.get("seed")) != POOLED or pd.isna(low):
+    if pd.isna(low):
         return f"{row[column]:.1f}"
     return f"{row[column]:.1f} [{low:.1f}, {high:.1f}]"
 
